@@ -1,0 +1,30 @@
+"""tinygrad_softmax: a small reverse-mode autodiff framework on numpy.
+
+    >>> import numpy as np
+    >>> from tinygrad_softmax import Tensor
+    >>> W = Tensor(np.ones((3, 5)), requires_grad=True)
+    >>> loss = (W @ np.ones(5)).exp().sum().log()
+    >>> loss.backward()
+    >>> W.grad.shape
+    (3, 5)
+"""
+
+from .function import Context, Function, enable_grad, is_grad_enabled, no_grad, register_op, unregister_op
+from .gradcheck import GradcheckError, gradcheck, jacobian
+from .tensor import Tensor
+
+__all__ = [
+    "Context",
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "enable_grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "jacobian",
+    "no_grad",
+    "register_op",
+    "unregister_op",
+]
+
+__version__ = "0.1.0"

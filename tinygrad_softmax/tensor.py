@@ -1,0 +1,333 @@
+"""`Tensor`: a numpy array that remembers the op that made it, so `backward()` can apply the chain rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .autograd import run_backward
+from .function import Context, Function
+
+ArrayLike = Any  # numbers, nested lists, numpy arrays, Tensors
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode autodiff.
+
+    Args:
+        data: a Python number, a (nested) list, a numpy array or a Tensor. The
+            data is copied. Python numbers become float64; numpy arrays keep
+            their dtype (float32 stays float32).
+        requires_grad: record ops on this tensor so `backward` fills ``.grad``.
+            Only floating tensors can require gradients.
+        name: a label used by ``repr`` and in graph pictures.
+        dtype: convert the data to this dtype.
+
+    Attributes:
+        data: the values, an ``np.ndarray``.
+        grad: ``d(output)/d(self)`` with ``self``'s shape after ``backward``, else None.
+        name: the label given, or None.
+    """
+
+    __slots__ = ("__weakref__", "_ctx", "_fn", "_parents", "_requires_grad", "data", "grad", "name")
+
+    # numpy defers to our reflected operators: np_array + t and np_array @ t give Tensors.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        data: ArrayLike,
+        requires_grad: bool = False,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            array = np.array(data, dtype=dtype)
+        elif isinstance(data, (np.ndarray, np.generic)):
+            array = np.array(data)
+        else:
+            array = np.array(data)
+            if array.dtype.kind in "iu":  # Python ints count as real numbers here, like floats
+                array = array.astype(np.float64)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(
+                f"Tensor: data of dtype {array.dtype} is not numeric"
+                + (" (ragged nested lists?)" if array.dtype == object else "")
+            )
+        self.data: np.ndarray = array
+        self.grad: np.ndarray | None = None
+        self.name = name
+        self._fn: type[Function] | None = None
+        self._ctx: Context | None = None
+        self._parents: tuple[Tensor, ...] = ()
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _make(
+        cls,
+        data: np.ndarray,
+        requires_grad: bool = False,
+        fn: type[Function] | None = None,
+        ctx: Context | None = None,
+        parents: tuple[Tensor, ...] = (),
+    ) -> Tensor:
+        """Wrap an op's output without copying or re-validating it (the hot path)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.name = None
+        t._requires_grad = requires_grad
+        t._fn = fn
+        t._ctx = ctx
+        t._parents = parents
+        return t
+
+    # ------------------------------------------------------------ graph interface
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating tensors can require gradients, this one has dtype {self.data.dtype}"
+            )
+        if not value and self._fn is not None:
+            raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
+        self._requires_grad = bool(value)
+
+    @property
+    def op(self) -> str | None:
+        """Short name of the op that produced this tensor (``"matmul"``, ``"exp"``...); None for leaves."""
+        return None if self._fn is None else self._fn.name
+
+    @property
+    def op_args(self) -> dict[str, Any]:
+        """The keyword arguments the op was applied with (``{"axis": 1, "keepdims": True}``)."""
+        return {} if self._ctx is None else dict(self._ctx._op_kwargs)
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        """The input tensors of the op that produced this one; empty for leaves."""
+        return self._parents
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user created (or that no recorded op produced)."""
+        return self._fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    # ---------------------------------------------------------------- backward
+
+    def backward(self, grad: ArrayLike | None = None) -> None:
+        """Add ``d(self)/d(t)`` to ``t.grad`` for every tensor ``t`` in the graph that requires grad.
+
+        Args:
+            grad: the upstream gradient, shaped like ``self``. May be omitted only
+                when ``self`` has exactly one element (a loss); it then defaults to 1.
+
+        Gradients accumulate across calls (call `zero_grad` to reset); the graph is
+        kept, so calling backward twice adds the same gradients twice.
+        """
+        if not self._requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad: no input of the ops that made it "
+                "requires grad, or it was computed under no_grad()"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient must be given for non-scalar outputs "
+                    f"(this tensor has shape {self.shape}); call backward(grad) with an array of that shape"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape {self.shape}")
+            if seed.dtype != self.data.dtype:
+                seed = seed.astype(self.data.dtype)
+        run_backward(self, seed)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, outside the graph (``requires_grad=False``)."""
+        return Tensor._make(self.data)
+
+    def item(self) -> float | int | bool:
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data array itself (not a copy)."""
+        return self.data
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        values = np.array2string(self.data, precision=4, threshold=20, edgeitems=3, separator=", ", prefix="Tensor(")
+        details = [f"shape={self.shape}", f"dtype={self.dtype}"]
+        if self.name is not None:
+            details.insert(0, f"name={self.name!r}")
+        if self._fn is not None:
+            details.append(f"op={self.op!r}")
+        if self._requires_grad:
+            details.append("requires_grad=True")
+        details.append(f"has_grad={self.grad is not None}")
+        return f"Tensor({values}, {', '.join(details)})"
+
+    # --------------------------------------------------------------- arithmetic
+
+    def _operand(self, other: Any) -> Any:
+        """Prepare the other side of a binary op following NumPy 2's promotion rules.
+
+        A Python number is "weak" (NEP 50): float32 + 0.5 stays float32. Anything
+        else is handed to the op as is and follows numpy's rules.
+        """
+        kind = type(other)
+        if kind is float or kind is int:
+            dtype = self.data.dtype
+            if dtype.kind != "f":
+                dtype = np.result_type(dtype, other)
+            return np.array(other, dtype=dtype)
+        return other
+
+    def __add__(self, other: ArrayLike) -> Tensor:
+        return ops.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return ops.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        return ops.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return ops.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        return ops.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return ops.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        return ops.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return ops.Div.apply(self._operand(other), self)
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return ops.MatMul.apply(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pow__(self, exponent: float) -> Tensor:
+        if isinstance(exponent, np.generic) and exponent.ndim == 0:
+            exponent = exponent.item()  # a numpy scalar exponent should not change the dtype
+        if type(exponent) not in (int, float):
+            raise TypeError(
+                f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}; "
+                "for a tensor exponent b use (b * a.log()).exp()"
+            )
+        return ops.Pow.apply(self, exponent=exponent)
+
+    def matmul(self, other: ArrayLike) -> Tensor:
+        """``self @ other`` with numpy's rules.
+
+        Shapes: (n,)@(n,) -> (); (m, n)@(n,) -> (m,); (..., m, n)@(..., n, p) -> (..., m, p).
+        """
+        return ops.MatMul.apply(self, other)
+
+    # ---------------------------------------------------------- elementwise math
+
+    def exp(self) -> Tensor:
+        """Elementwise e^x, same shape."""
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        """Elementwise natural log, same shape."""
+        return ops.Log.apply(self)
+
+    # --------------------------------------------------------------- reductions
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over `axis` (all axes when None); ``(b, n).sum(axis=1) -> (b,)``, with keepdims ``(b, 1)``."""
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over `axis` (all axes when None); shapes as in `sum`."""
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Max over `axis`; tied maxima share the gradient evenly. Shapes as in `sum`."""
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    # ------------------------------------------------------------------- shape
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """Same data in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, -1))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes: int | tuple[int, ...]) -> Tensor:
+        """Permute axes; no argument reverses them (``(m, n) -> (n, m)``)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802  (numpy's name)
+        """The transpose with axes reversed."""
+        return ops.Transpose.apply(self, axes=None)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        """numpy indexing: ints, slices, None, ``...`` and integer/boolean arrays.
+
+        ``a[y]`` picks one probability; ``a[np.arange(n), y]`` picks one per row.
+        In backward, repeated indices add up.
+        """
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, list):
+            index = np.asarray(index)
+        return ops.GetItem.apply(self, index=index)
