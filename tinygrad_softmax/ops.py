@@ -339,3 +339,79 @@ class GetItem(Function):
 def _is_basic_index(index: Any) -> bool:
     parts = index if type(index) is tuple else (index,)
     return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+
+
+class Clip(Function):
+    """x clipped to [low, high]; x receives g where it was inside the range, 0 where clipped."""
+
+    label = "g where low < x < high"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, low: float | None = None, high: float | None = None) -> np.ndarray:
+        if low is None and high is None:
+            raise ValueError("clip: give low, high or both")
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= x >= ctx.low
+        if ctx.high is not None:
+            inside &= x <= ctx.high
+        return grad * inside
+
+
+# ------------------------------------------------------------------- fused loss
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean (or sum, or per-sample) of -log softmax(x)[target] over the last axis, in one op.
+
+    x receives (softmax(x) - onehot(target)) / n: the closed form the composite
+    `functional.cross_entropy` derives through exp, sum, div, log and getitem.
+    """
+
+    label = "g * (a - y) / n"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, target: Any, reduction: str = "mean") -> np.ndarray:
+        if x.ndim == 0:
+            raise ValueError("softmaxcrossentropy: logits must have a class axis, got a 0-d array")
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"softmaxcrossentropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        target = np.asarray(target)
+        shifted = x - np.max(x, axis=-1, keepdims=True)
+        log_norm = np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+        log_probs = shifted - log_norm
+        if target.dtype.kind in "iu":
+            if target.shape != x.shape[:-1] or np.any((target < 0) | (target >= x.shape[-1])):
+                raise ValueError(
+                    f"softmaxcrossentropy: labels of shape {target.shape} must have shape {x.shape[:-1]} "
+                    f"and lie in [0, {x.shape[-1]})"
+                )
+            y = np.zeros_like(x)
+            np.put_along_axis(y, target[..., None], 1.0, axis=-1)
+        elif target.shape == x.shape:
+            y = target.astype(x.dtype, copy=False)
+        else:
+            raise ValueError(
+                f"softmaxcrossentropy: target must be labels of shape {x.shape[:-1]} or probabilities of "
+                f"shape {x.shape}, got {target.dtype} {target.shape}"
+            )
+        losses = -np.sum(np.where(y != 0, y * log_probs, 0.0), axis=-1)
+        count = losses.size if reduction == "mean" else 1
+        ctx.save_for_backward(log_probs, y)
+        ctx.reduction, ctx.count = reduction, count
+        if reduction == "none":
+            return losses
+        return np.sum(losses) / count
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        log_probs, y = ctx.saved_tensors
+        scale = grad[..., None] if ctx.reduction == "none" else grad / ctx.count
+        return (np.exp(log_probs) - y) * scale

@@ -285,6 +285,10 @@ class Tensor:
         """Elementwise natural log, same shape."""
         return ops.Log.apply(self)
 
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        """Elementwise clip to [low, high]; the gradient is 0 where a value was clipped."""
+        return ops.Clip.apply(self, low=low, high=high)
+
     # --------------------------------------------------------------- reductions
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
