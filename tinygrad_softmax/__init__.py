@@ -9,7 +9,17 @@
     (3, 5)
 """
 
-from .function import Context, Function, enable_grad, is_grad_enabled, no_grad, register_op, unregister_op
+from .function import (
+    Context,
+    Function,
+    Scope,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    register_op,
+    scope,
+    unregister_op,
+)
 from .gradcheck import GradcheckError, gradcheck, jacobian
 from .tensor import Tensor
 
@@ -17,6 +27,7 @@ __all__ = [
     "Context",
     "Function",
     "GradcheckError",
+    "Scope",
     "Tensor",
     "enable_grad",
     "gradcheck",
@@ -24,6 +35,7 @@ __all__ = [
     "jacobian",
     "no_grad",
     "register_op",
+    "scope",
     "unregister_op",
 ]
 

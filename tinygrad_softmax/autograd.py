@@ -62,9 +62,13 @@ def run_backward(
         if fn is None:
             continue
         parents = node._parents
-        input_grads = fn.backward(node._ctx, grad)
+        try:
+            input_grads = fn.backward(node._ctx, grad)
+        except ValueError as exc:
+            hint = " (a backward must not modify grad or saved arrays in place)" if "read-only" in str(exc) else ""
+            raise RuntimeError(f"{_fn_name(fn)}.backward failed: {exc}{hint}") from exc
         if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
+            input_grads = tuple(input_grads) if type(input_grads) is list else (input_grads,)
         if len(input_grads) != len(parents):
             raise RuntimeError(
                 f"{_fn_name(fn)}.backward returned {len(input_grads)} gradient(s) "

@@ -18,6 +18,7 @@ from .datasets import Dataset, load_csv, load_iris, make_seed_data, train_test_s
 from .gradcheck import jacobian
 from .nn import SoftmaxClassifier, fit
 from .optim import SGD
+from .tensor import Tensor
 
 # Per-sample SGD on raw iris features: 0.967 test accuracy with seed 0 (0.9-1.0 over seeds 0-5).
 EPOCHS = 200
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
 
+    graph = commands.add_parser("graph", help="draw the notebook classifier's graph for one sample")
+    graph.add_argument("--out", default="graph.svg", help=".svg, .png, .pdf, or .dot (needs no Graphviz)")
+    graph.add_argument("--backward", action="store_true", help="draw the gradient flow with local derivatives")
+    graph.add_argument("--collapse", action="store_true", help="draw softmax, cross-entropy... as single boxes")
+    graph.add_argument("--values", action="store_true", help="show tensor values")
+    graph.add_argument("--seed", type=int, default=0)
+    graph.set_defaults(run=run_graph)
+
     predict = commands.add_parser("predict", help="print the predicted class of each row of a CSV file")
     predict.add_argument("--model", required=True, metavar="MODEL.npz")
     predict.add_argument("--data", required=True, metavar="PATH.csv")
@@ -111,18 +120,11 @@ def run_demo(args: argparse.Namespace) -> int:
     print("from the labels present and could drop columns):\n", Y)
 
     _title("2. One sample forward: z = W x (bias = W's last column), a = softmax(z), L = -log a_y")
-    model = SoftmaxClassifier(num_features=4, num_classes=num_classes, seed=args.seed, init_scale=0.1)
-    x, y = X[0], Y[0]
+    model, x, y, z, a, loss = notebook_sample_graph(X[0], labels[0], num_classes, args.seed)
     x_bias = np.append(x, 1.0)
-    z = model(x)
-    z.name = "z"
-    a = F.softmax(z)
-    a.name = "a"
-    loss = -a[labels[0]].log()
-    loss.name = "L"
-    cce = -(a.log() * y).sum()
     print("z =", z.data, "\na =", a.data, f"(sums to {a.data.sum():.6f}: softmax per sample, not over a matrix)")
-    print(f"L = -log a[{labels[0]}] = {loss.item():.6f};  categorical cross-entropy -sum(y log a) = {cce.item():.6f}")
+    nll = -a[labels[0]].log()  # the notebook's form; L itself is the categorical cross-entropy form
+    print(f"L = -log a[{labels[0]}] = {nll.item():.6f};  categorical cross-entropy -sum(y log a) = {loss.item():.6f}")
 
     _title("3. The gradient by backward(), next to the closed form (a - y) x^T")
     loss.backward()
@@ -158,9 +160,58 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"final training loss {history['loss'][-1]:.4f}; test accuracy: {accuracy:.3f}")
 
     _title(f"7. The computation graph of L, written to {out_dir}/")
-    dot_path = out_dir / "graph.dot"
-    dot_path.write_text(viz.to_dot(loss).source)
-    print(f"wrote {dot_path}; render it with: dot -Tsvg {dot_path} -o {out_dir / 'graph.svg'}")
+    # Rebuilt from the starting weights of step 2: the loop above moved W on.
+    model, x, y, z, a, loss = notebook_sample_graph(X[0], labels[0], num_classes, args.seed)
+    loss.backward()
+    explanation = viz.explain(loss, model.W, collapse=True)
+    (out_dir / "explanation.txt").write_text(explanation)
+    print(explanation)
+    pictures = [
+        ("graph", {"highlight": [model.W]}),
+        ("graph_collapsed", {"highlight": [model.W], "collapse": True}),
+        ("graph_backward", {"backward": True, "collapse": True}),
+    ]
+    for stem, options in pictures:
+        print("wrote", _render_or_dot(loss, out_dir / f"{stem}.svg", options))
+    print("wrote", out_dir / "explanation.txt")
+    return 0
+
+
+def notebook_sample_graph(
+    x: np.ndarray, label: int, num_classes: int, seed: int
+) -> tuple[SoftmaxClassifier, np.ndarray, np.ndarray, Tensor, Tensor, Tensor]:
+    """The notebook's chain for one sample, with the names it uses: z = W x, a = softmax(z), L = cce(y, a)."""
+    model = SoftmaxClassifier(num_features=len(x), num_classes=num_classes, seed=seed, init_scale=0.1)
+    y = F.one_hot(label, num_classes)
+    z = model(x)
+    z.name = "z"
+    a = F.softmax(z)
+    a.name = "a"
+    loss = F.categorical_crossentropy(y, a)
+    loss.name = "L"
+    return model, x, y, z, a, loss
+
+
+def _render_or_dot(output: Tensor, path: Path, options: dict) -> Path:
+    """An SVG when Graphviz's dot is installed, else the DOT text (and a note on how to render it)."""
+    try:
+        return viz.render(output, path, **options)
+    except viz.GraphvizNotFoundError as missing:
+        print(f"note: {missing}")
+        return missing.dot_path
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    X, labels = make_seed_data(seed=args.seed)
+    model, *_, loss = notebook_sample_graph(X[0], labels[0], 3, args.seed)
+    loss.backward()
+    options = {"backward": args.backward, "collapse": args.collapse, "show_values": args.values}
+    options["highlight"] = None if args.backward else [model.W]
+    try:
+        path = viz.render(loss, args.out, **options)
+    except viz.GraphvizNotFoundError as missing:
+        raise UserError(str(missing)) from None
+    print(f"wrote {path}")
     return 0
 
 

@@ -14,10 +14,31 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 
+class Scope:
+    """A named composite being computed (``softmax``...): ops recorded inside it point here.
+
+    Graph pictures use it to draw a composite as one box (``to_dot(collapse=True)``).
+
+    Attributes:
+        name: the composite's name.
+        label: its local derivative in words (``"diag(a) - a a^T"``), or None.
+        parent: the enclosing Scope when composites nest, else None.
+    """
+
+    __slots__ = ("label", "name", "parent")
+
+    def __init__(self, name: str, label: str | None, parent: Scope | None) -> None:
+        self.name, self.label, self.parent = name, label, parent
+
+    def __repr__(self) -> str:
+        return f"Scope({self.name!r})"
+
+
 class _GradMode(threading.local):
-    """Per-thread recording switch: `no_grad` in one thread never affects another."""
+    """Per-thread recording state: `no_grad` or `scope` in one thread never affects another."""
 
     enabled = True
+    scope: Scope | None = None
 
     def __init__(self) -> None:
         self.previous: list[bool] = []
@@ -69,6 +90,26 @@ class enable_grad(_GradModeSwitch):  # noqa: N801
     """Turn recording back on inside a ``no_grad`` block."""
 
     _target = True
+
+
+class scope:  # noqa: N801  (a context manager, like no_grad)
+    """Mark the ops recorded inside as one composite, for graph pictures and `explain`.
+
+    ``with scope("softmax", label="diag(a) - a a^T"): ...``. Scopes nest. The cost
+    when nobody draws the graph is one attribute store per recorded op.
+    """
+
+    def __init__(self, name: str, label: str | None = None) -> None:
+        self.name, self.label = name, label
+
+    def __enter__(self) -> Scope:
+        frame = Scope(self.name, self.label, _grad_mode.scope)
+        _grad_mode.scope = frame
+        return frame
+
+    def __exit__(self, *exc_info: object) -> None:
+        current = _grad_mode.scope
+        _grad_mode.scope = None if current is None else current.parent
 
 
 class Context:
@@ -142,22 +183,27 @@ class Function:
         keyword arguments go to `forward` unchanged.
         """
         tensor_type = _tensor.Tensor
+        mode = _grad_mode
         arrays = [x.data if isinstance(x, tensor_type) else _as_constant(x) for x in inputs]
         needs_input_grad = tuple(isinstance(x, tensor_type) and x._requires_grad for x in inputs)
-        record = _grad_mode.enabled and True in needs_input_grad
+        record = mode.enabled and True in needs_input_grad
         ctx = Context(needs_input_grad if record else (False,) * len(inputs), kwargs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError) as exc:
-            raise _forward_error(cls, arrays, exc) from exc
+            error = _forward_error(cls, arrays, exc)
+            if error is exc:  # re-raise unchanged rather than making exc its own __cause__
+                raise
+            raise error from exc
         if type(out) is not np.ndarray:  # numpy reductions return scalars, not 0-d arrays
             out = np.asarray(out)
         if not record or out.dtype.kind != "f":
             return tensor_type._make(out)
+        scope = mode.scope  # constants made here belong to the composite too
         parents = tuple(
-            x if isinstance(x, tensor_type) else tensor_type._make(a) for x, a in zip(inputs, arrays)
+            x if isinstance(x, tensor_type) else tensor_type._make(a, scope=scope) for x, a in zip(inputs, arrays)
         )
-        return tensor_type._make(out, True, cls, ctx, parents)
+        return tensor_type._make(out, True, cls, ctx, parents, scope)
 
 
 def _as_constant(value: Any) -> np.ndarray:
@@ -173,7 +219,13 @@ def _forward_error(cls: type[Function], arrays: list[np.ndarray], exc: Exception
     if message.startswith(cls.name + ":"):  # the op already wrote a complete message
         return exc
     shapes = ", ".join(str(a.shape) for a in arrays)
-    return type(exc)(f"{cls.name}: {message} (input shapes {shapes})")
+    if "could not be broadcast" in message:
+        pair = " and ".join(str(a.shape) for a in arrays)
+        return ValueError(f"{cls.name}: shapes {pair} cannot be broadcast together")
+    try:
+        return type(exc)(f"{cls.name}: {message} (input shapes {shapes})")
+    except Exception:  # an exception class that cannot be rebuilt from one message: keep the original
+        return exc
 
 
 _registered: dict[str, Any] = {}

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import ops
+from .function import scope
 from .tensor import Tensor
 
 Reduction = Literal["mean", "sum", "none"]
@@ -48,8 +49,9 @@ def softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
     ``diag(a) - a a^T``.
     """
     x = _tensor(x)
-    exps = (x - _max_shift(x, axis)).exp()
-    return exps / exps.sum(axis=axis, keepdims=True)
+    with scope("softmax", label="diag(a) - a a^T"):
+        exps = (x - _max_shift(x, axis)).exp()
+        return exps / exps.sum(axis=axis, keepdims=True)
 
 
 def logsumexp(x: Tensor | Any, axis: int = -1, keepdims: bool = False) -> Tensor:
@@ -59,8 +61,9 @@ def logsumexp(x: Tensor | Any, axis: int = -1, keepdims: bool = False) -> Tensor
     """
     x = _tensor(x)
     shift = _max_shift(x, axis)
-    summed = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
-    return summed + (shift if keepdims else np.squeeze(shift, axis=axis))
+    with scope("logsumexp", label="softmax(x)"):
+        summed = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
+        return summed + (shift if keepdims else np.squeeze(shift, axis=axis))
 
 
 def log_softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
@@ -69,7 +72,8 @@ def log_softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
     Shapes: same as `x`.
     """
     x = _tensor(x)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    with scope("log_softmax", label="I - 1 a^T"):
+        return x - logsumexp(x, axis=axis, keepdims=True)
 
 
 def cross_entropy(
@@ -94,19 +98,22 @@ def cross_entropy(
         raise ValueError("cross_entropy: logits must have a class axis, got a 0-d tensor")
     axis = axis % logits.ndim
     target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
-    log_probs = log_softmax(logits, axis=axis)
     if target_array.dtype.kind in "iu":
-        losses = -_pick(log_probs, _check_labels(target_array, logits.shape, axis), axis)
-    elif target_array.dtype.kind == "f" and target_array.shape == logits.shape:
-        losses = -(log_probs * target_array).sum(axis=axis)
-    else:
+        labels = _check_labels(target_array, logits.shape, axis)
+    elif not (target_array.dtype.kind == "f" and target_array.shape == logits.shape):
         raise ValueError(
             f"cross_entropy: target must be integer labels of shape {_without(logits.shape, axis)} "
             f"or probability rows of shape {logits.shape}; got {target_array.dtype} of shape {target_array.shape}"
         )
-    if reduction == "none":
-        return losses
-    return losses.mean() if reduction == "mean" else losses.sum()
+    with scope("cross_entropy", label="softmax(z) - y"):
+        log_probs = log_softmax(logits, axis=axis)
+        if target_array.dtype.kind in "iu":
+            losses = -_pick(log_probs, labels, axis)
+        else:
+            losses = -(log_probs * target_array).sum(axis=axis)
+        if reduction == "none":
+            return losses
+        return losses.mean() if reduction == "mean" else losses.sum()
 
 
 def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
@@ -161,7 +168,8 @@ def categorical_crossentropy(y_true: Any, y_pred: Tensor | Any, eps: float | Non
         )
     if eps is None:
         eps = float(np.finfo(y_pred.dtype).eps)
-    return -(y_pred.clip(eps, 1.0).log() * y_true).sum(axis=-1)
+    with scope("categorical_crossentropy", label="-y / yhat"):
+        return -(y_pred.clip(eps, 1.0).log() * y_true).sum(axis=-1)
 
 
 def one_hot(labels: Any, num_classes: int | None = None) -> np.ndarray:
@@ -195,3 +203,15 @@ def softmax_cross_entropy(logits: Tensor | Any, target: Any, reduction: Reductio
     with less Python per step; the composite stays the default for teaching and graphs.
     """
     return ops.SoftmaxCrossEntropy.apply(logits, target=target, reduction=reduction)
+
+
+__all__ = [
+    "categorical_crossentropy",
+    "cross_entropy",
+    "log_softmax",
+    "logsumexp",
+    "one_hot",
+    "scope",
+    "softmax",
+    "softmax_cross_entropy",
+]

@@ -73,7 +73,7 @@ def gradcheck(
             where = tuple(int(k) for k in worst)
             raise GradcheckError(
                 f"gradcheck: gradient of input {i} (shape {inputs[i].shape}) is wrong at index {where}: "
-                f"analytic {grad[worst]!r} vs numeric {numeric[worst]!r} "
+                f"analytic {float(grad[worst])!r} vs numeric {float(numeric[worst])!r} "
                 f"(atol={atol}, rtol={rtol}, eps={eps})"
             )
     return True

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
-from .function import no_grad
+from .function import no_grad, scope
 from .optim import SGD, Adam, Optimizer
 from .tensor import Tensor
 
@@ -67,16 +67,19 @@ class SoftmaxClassifier:
         Computes ``W[:, :-1] @ x + W[:, -1]``, which is ``W @ [x; 1]`` without
         copying the data to append the bias feature.
         """
-        data = x.data if isinstance(x, Tensor) else np.asarray(x)
-        if data.ndim not in (1, 2) or data.shape[-1] != self.num_features:
+        if not isinstance(x, Tensor):
+            x = Tensor._make(np.asarray(x))  # no copy: inputs are constants
+            x.name = "x"
+        if x.ndim not in (1, 2) or x.shape[-1] != self.num_features:
             raise ValueError(
                 f"SoftmaxClassifier: expected input of shape ({self.num_features},) or "
-                f"(n, {self.num_features}), got {data.shape}"
+                f"(n, {self.num_features}), got {x.shape}"
             )
-        weights, bias = self.W[:, :-1], self.W[:, -1]
-        if data.ndim == 1:
-            return weights @ x + bias
-        return x @ weights.T + bias  # samples as rows: (n, f) @ (f, k)
+        with scope("linear", label="dz_i/dW_ij = x_j, so dL/dW = dL/dz x^T"):
+            weights, bias = self.W[:, :-1], self.W[:, -1]
+            if x.ndim == 1:
+                return weights @ x + bias
+            return x @ weights.T + bias  # samples as rows: (n, f) @ (f, k)
 
     def parameters(self) -> list[Tensor]:
         return [self.W]

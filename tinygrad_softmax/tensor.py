@@ -8,7 +8,7 @@ import numpy as np
 
 from . import ops
 from .autograd import run_backward
-from .function import Context, Function
+from .function import Context, Function, Scope
 
 ArrayLike = Any  # numbers, nested lists, numpy arrays, Tensors
 
@@ -31,7 +31,7 @@ class Tensor:
         name: the label given, or None.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_fn", "_parents", "_requires_grad", "data", "grad", "name")
+    __slots__ = ("__weakref__", "_ctx", "_fn", "_parents", "_requires_grad", "_scope", "data", "grad", "name")
 
     # numpy defers to our reflected operators: np_array + t and np_array @ t give Tensors.
     __array_ufunc__ = None
@@ -45,14 +45,12 @@ class Tensor:
     ) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        if dtype is not None:
+        try:
             array = np.array(data, dtype=dtype)
-        elif isinstance(data, (np.ndarray, np.generic)):
-            array = np.array(data)
-        else:
-            array = np.array(data)
-            if array.dtype.kind in "iu":  # Python ints count as real numbers here, like floats
-                array = array.astype(np.float64)
+        except ValueError as exc:  # e.g. ragged nested lists
+            raise ValueError(f"Tensor: cannot make an array from this data: {exc}") from None
+        if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and array.dtype.kind in "iu":
+            array = array.astype(np.float64)  # Python ints count as real numbers here, like floats
         if array.dtype.kind not in "biuf":
             raise TypeError(
                 f"Tensor: data of dtype {array.dtype} is not numeric"
@@ -64,6 +62,7 @@ class Tensor:
         self._fn: type[Function] | None = None
         self._ctx: Context | None = None
         self._parents: tuple[Tensor, ...] = ()
+        self._scope = None
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -75,6 +74,7 @@ class Tensor:
         fn: type[Function] | None = None,
         ctx: Context | None = None,
         parents: tuple[Tensor, ...] = (),
+        scope: Scope | None = None,
     ) -> Tensor:
         """Wrap an op's output without copying or re-validating it (the hot path)."""
         t = object.__new__(cls)
@@ -85,6 +85,7 @@ class Tensor:
         t._fn = fn
         t._ctx = ctx
         t._parents = parents
+        t._scope = scope
         return t
 
     # ------------------------------------------------------------ graph interface
@@ -112,6 +113,16 @@ class Tensor:
     def op_args(self) -> dict[str, Any]:
         """The keyword arguments the op was applied with (``{"axis": 1, "keepdims": True}``)."""
         return {} if self._ctx is None else dict(self._ctx._op_kwargs)
+
+    @property
+    def grad_fn(self) -> type[Function] | None:
+        """The Function subclass whose backward produces this tensor's inputs' gradients; None for leaves."""
+        return self._fn
+
+    @property
+    def scope(self) -> Scope | None:
+        """The innermost composite (`scope`) this tensor was computed in, or None."""
+        return self._scope
 
     @property
     def parents(self) -> tuple[Tensor, ...]:
@@ -164,11 +175,10 @@ class Tensor:
                 )
             seed = np.ones_like(self.data)
         else:
-            seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+            # A copy: the caller's array must survive any backward, even a careless user op.
+            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape {self.shape}")
-            if seed.dtype != self.data.dtype:
-                seed = seed.astype(self.data.dtype)
         run_backward(self, seed)
 
     def zero_grad(self) -> None:
@@ -191,6 +201,19 @@ class Tensor:
 
     def __float__(self) -> float:
         return float(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; use .data.any() or .data.all()"
+            )
+        return bool(self.data)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)`` gives the data (plotting and numpy functions accept Tensors)."""
+        if dtype is None and not copy:
+            return self.data
+        return np.array(self.data, dtype=dtype, copy=True)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:

@@ -1,0 +1,259 @@
+"""Graph export and the chain-rule explainer."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from tinygrad_softmax import Tensor, viz
+from tinygrad_softmax import functional as F
+from tinygrad_softmax.cli import notebook_sample_graph
+from tinygrad_softmax.datasets import make_seed_data
+
+HAS_DOT = shutil.which("dot") is not None
+
+
+def classifier_graph(seed=0):
+    X, labels = make_seed_data(seed=seed)
+    model, x, y, z, a, loss = notebook_sample_graph(X[0], labels[0], 3, seed)
+    loss.backward()
+    return model, x, y, z, a, loss
+
+
+def node_lines(source):
+    return [line for line in source.splitlines() if re.match(r"\s*(?!graph |node |edge )\w+ \[", line)]
+
+
+def edge_lines(source):
+    return [line for line in source.splitlines() if "->" in line]
+
+
+def test_small_graph_has_exact_node_and_edge_counts():
+    a = Tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = Tensor([3.0, 4.0], requires_grad=True, name="b")
+    c = (a * b).sum()
+    source = viz.to_dot(c).source
+    # tensors a, b, a*b, c and ops mul, sum
+    assert len(node_lines(source)) == 6
+    # a->mul, b->mul, mul->t, t->sum, sum->c
+    assert len(edge_lines(source)) == 5
+    assert "mul" in source and "sum" in source and "shape (2,)" in source
+
+
+def test_shared_nodes_are_drawn_once():
+    x = Tensor(2.0, requires_grad=True, name="x")
+    y = x * x + x
+    source = viz.to_dot(y).source
+    assert sum('label="x\\n' in line or "label=\"x\\n" in line for line in node_lines(source)) == 1
+    assert len(node_lines(source)) == 5  # x, x*x, y + ops mul, add
+
+
+def test_classifier_graph_names_ops_and_is_stable_across_runs():
+    *_, loss = classifier_graph()
+    first = viz.to_dot(loss).source
+    *_, loss_again = classifier_graph()
+    assert viz.to_dot(loss_again).source == first
+    for op in ("matmul", "exp", "sum(axis=-1, keepdims=True)", "div", "log", "getitem[:, :-1]", "clip"):
+        assert op in first, op
+    assert first.count(viz.COLOURS["parameter"]) == 1  # W
+    assert viz.COLOURS["output"] in first
+
+
+def test_labels_are_escaped():
+    t = Tensor([1.0], requires_grad=True, name='we"ird <name> \\ back')
+    source = viz.to_dot(t.exp().sum()).source
+    assert 'we\\"ird <name> \\\\ back' in source
+    if HAS_DOT:
+        svg = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True).stdout
+        ET.fromstring(svg)
+
+
+def test_highlight_marks_the_path_to_W_only():
+    model, _x, _y, _z, _a, loss = classifier_graph()
+    red = viz.COLOURS["highlight"]
+    source = viz.to_dot(loss, highlight=[model.W]).source
+    lit_edges = [line for line in edge_lines(source) if red in line]
+    assert lit_edges and len(lit_edges) < len(edge_lines(source))
+    lit_nodes = [line for line in node_lines(source) if red in line]
+    for name in ("W", "z", "a", "L"):
+        assert any(f'label="{name}\\n' in line for line in lit_nodes), name
+    assert not any("constant" in line for line in lit_nodes)
+    assert red not in viz.to_dot(loss).source
+
+
+def test_backward_view_reverses_edges_and_labels_derivatives():
+    a = Tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = Tensor([3.0, 4.0], requires_grad=True, name="b")
+    out = (a / b).exp().sum()
+    source = viz.to_dot(out, backward=True).source
+    assert "g / b" in source and "-g * a / b^2" in source and "g * exp(x)" in source
+    assert "broadcast g" in source
+    forward = viz.to_dot(out).source
+    ids = {name: re.search(rf'(\w+) \[label="{name}\\n', forward).group(1) for name in ("a", "b")}
+    assert any(line.strip().startswith("op") and f"-> {ids['a']}" in line for line in edge_lines(source))
+    assert any(line.strip().startswith(ids["a"]) for line in edge_lines(forward))
+
+
+def test_collapse_shows_the_notebook_chain():
+    _model, _x, _y, _z, _a, loss = classifier_graph()
+    source = viz.to_dot(loss, collapse=True).source
+    for composite in ("linear", "softmax", "categorical_crossentropy"):
+        assert re.search(rf'label="?{composite}"? ', source), composite
+    for hidden in ("exp", "div", "matmul", "clip"):
+        assert not re.search(rf'label="?{hidden}', source), hidden
+    assert len(node_lines(source)) < len(node_lines(viz.to_dot(loss).source))
+    labels = re.findall(r'label="(\w+)\\n', source)
+    assert {"W", "z", "a", "L"} <= set(labels)
+    backward = viz.to_dot(loss, collapse=True, backward=True).source
+    assert "diag(a) - a a^T" in backward and "-y / yhat" in backward
+
+
+def test_user_op_without_label_gets_a_default():
+    from tinygrad_softmax import Function
+
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 3 * x**2 * grad
+
+    out = Cube.apply(Tensor([1.0], requires_grad=True)).sum()
+    assert "cube.backward(g)" in viz.to_dot(out, backward=True).source
+
+
+def test_values_and_grads_summaries():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    out = (x * x).sum()
+    assert "grad" not in viz.to_dot(out).source
+    out.backward()
+    source = viz.to_dot(out, show_values=True).source
+    assert "value [1., 2.]" in source and "grad [2., 4.]" in source
+    assert "grad" not in viz.to_dot(out, show_grads=False).source
+
+
+def test_graph_method_returns_the_digraph():
+    t = Tensor([1.0], requires_grad=True).exp()
+    assert t.graph().source == viz.to_dot(t).source
+    assert hasattr(t.graph(), "_repr_mimebundle_")  # graphviz's Jupyter display
+
+
+def test_ten_thousand_node_graph_without_recursion():
+    x = Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0
+    source = viz.to_dot(y).source
+    assert len(node_lines(source)) >= 10000
+
+
+def test_render_dot_text_without_graphviz(tmp_path, monkeypatch):
+    *_, loss = classifier_graph()
+    monkeypatch.setenv("PATH", "")
+    path = viz.render(loss, tmp_path / "g.dot")
+    assert path.read_text().startswith("digraph")
+    with pytest.raises(viz.GraphvizNotFoundError) as info:
+        viz.render(loss, tmp_path / "g.svg")
+    message = str(info.value)
+    assert "apt-get install graphviz" in message and "brew install graphviz" in message
+    assert str(tmp_path / "g.dot") in message
+    assert not (tmp_path / "g.svg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"]
+
+
+def test_render_rejects_unknown_suffix(tmp_path):
+    with pytest.raises(ValueError, match="unknown format"):
+        viz.render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g.jpg")
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="needs Graphviz's dot program")
+@pytest.mark.parametrize("options", [{}, {"collapse": True}, {"backward": True}, {"highlight": "W"}])
+def test_render_svg_for_real(tmp_path, options):
+    model, *_, loss = classifier_graph()
+    if options.get("highlight") == "W":
+        options = {"highlight": [model.W]}
+    path = viz.render(loss, tmp_path / "graph.svg", **options)
+    root = ET.parse(path).getroot()
+    texts = " ".join(el.text or "" for el in root.iter() if el.tag.endswith("text"))
+    assert "W" in texts and "L" in texts
+    assert ("softmax" in texts) == bool(options.get("collapse"))
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="needs Graphviz's dot program")
+def test_render_png_and_pdf(tmp_path):
+    *_, loss = classifier_graph()
+    assert viz.render(loss, tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert viz.render(loss, tmp_path / "g.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_explain_collapsed_reproduces_the_notebook_steps():
+    model, _x, y, _z, a, loss = classifier_graph()
+    text = viz.explain(loss, model.W, collapse=True)
+    positions = [text.index(s) for s in ("categorical_crossentropy", "softmax", "linear", "The chain rule")]
+    assert positions == sorted(positions)
+    assert "-y / yhat" in text and "diag(a) - a a^T" in text
+    assert "dL/dW = dz/dW x da/dz x dL/da" in text
+    assert "differs by at most 0.00e+00" in text
+    a_ = a.data
+    jac = np.diag(a_) - np.outer(a_, a_)
+    first_row = " ".join(f"{v:.4f}".rstrip("0") for v in jac[0][:1])
+    assert first_row in text
+    assert f"{(-y / a_)[y.argmax()]:.4f}"[:6] in text
+
+
+def test_explain_expanded_and_markdown():
+    model, _x, _y, z, _a, loss = classifier_graph()
+    text = viz.explain(loss, model.W)
+    for op in ("matmul", "exp", "div", "log"):
+        assert op in text
+    md = viz.explain(loss, model.W, collapse=True, format="markdown")
+    assert "\\frac{\\partial L}{\\partial W}" in md and "bmatrix" in md and md.count("###") >= 2
+    with pytest.raises(ValueError, match="does not depend"):
+        viz.explain(loss, Tensor([1.0], requires_grad=True))
+    with pytest.raises(ValueError, match="one element"):
+        viz.explain(z, model.W)
+
+
+def test_explain_does_not_touch_grads():
+    model, _x, _y, _z, _a, loss = classifier_graph()
+    before = model.W.grad.copy()
+    viz.explain(loss, model.W, collapse=True)
+    np.testing.assert_array_equal(model.W.grad, before)
+
+
+def test_cli_graph_command(tmp_path):
+    env = {**os.environ, "PATH": os.environ.get("PATH", "")}
+    out = tmp_path / "g.dot"
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_softmax", "graph", "--out", str(out), "--collapse", "--backward"],
+        capture_output=True, text=True, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("digraph") and "softmax" in out.read_text()
+    env_no_dot = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    svg = tmp_path / "g.svg"
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_softmax", "graph", "--out", str(svg)],
+        capture_output=True, text=True, env=env_no_dot,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "apt-get install graphviz" in result.stderr and (tmp_path / "g.dot").exists()
+
+
+def test_scope_costs_nothing_when_not_used_by_a_graph():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with F.scope("outer"):
+        y = x.exp()
+    assert y.scope.name == "outer" and y.scope.parent is None
+    assert x.exp().scope is None
