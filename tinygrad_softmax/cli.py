@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .tensor import Tensor
 # Per-sample SGD on raw iris features: 0.967 test accuracy with seed 0 (0.9-1.0 over seeds 0-5).
 EPOCHS = 200
 LEARNING_RATE = 0.01
+PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 class UserError(Exception):
@@ -43,12 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit code 2), like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tinygrad-softmax",
         description="The course notebook's softmax classifier, with its gradient derived by autodiff.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = commands.add_parser("demo", help="walk through the notebook, step by step, correctly")
     demo.add_argument("--out", default="tinygrad_softmax_out", help="folder for the graph files")
@@ -194,6 +203,7 @@ def notebook_sample_graph(
 
 def _render_or_dot(output: Tensor, path: Path, options: dict) -> Path:
     """An SVG when Graphviz's dot is installed, else the DOT text (and a note on how to render it)."""
+    viz.render(output, path.with_suffix(".dot"), **options)  # DOT text always: it needs no Graphviz
     try:
         return viz.render(output, path, **options)
     except viz.GraphvizNotFoundError as missing:
@@ -221,10 +231,7 @@ def run_graph(args: argparse.Namespace) -> int:
 def _load_training_data(source: str, target: str | None) -> Dataset:
     if source == "iris":
         return load_iris()
-    if target is None:
-        header = load_csv(source).feature_names
-        target = header[-1]
-    data = load_csv(source, target=target)
+    data = load_csv(source, target=-1 if target is None else target)  # default: the last column
     if len(data.class_names) < 2:
         raise UserError(f"{source}: the label column has only one class ({data.class_names[0]}); need at least two")
     return data
@@ -233,8 +240,14 @@ def _load_training_data(source: str, target: str | None) -> Dataset:
 def run_train(args: argparse.Namespace) -> int:
     if not 0 < args.test_size < 1:
         raise UserError(f"--test-size must be between 0 and 1, got {args.test_size}")
+    # Check every output before training, so a bad path never leaves a partial set of files.
+    for option, path in (("--save", args.save), ("--plot", args.plot)):
+        if path and not Path(path).resolve().parent.is_dir():
+            raise UserError(f"{option} {path}: the folder {Path(path).parent} does not exist")
     if args.plot:
         _require_matplotlib()
+        if Path(args.plot).suffix.lower() not in PLOT_FORMATS:
+            raise UserError(f"--plot {args.plot}: use one of {', '.join(PLOT_FORMATS)}")
     data = _load_training_data(args.data, args.target)
     X_train, X_test, y_train, y_test = train_test_split(data.X, data.y, test_size=args.test_size, seed=args.seed)
     model = SoftmaxClassifier(data.X.shape[1], len(data.class_names), seed=args.seed)
@@ -291,8 +304,9 @@ def _plot(history: dict[str, list[float]], path: str) -> None:
     right.plot(epochs, history["accuracy"])
     right.set(xlabel="epoch", ylabel="accuracy", title="training accuracy", ylim=(0, 1.05))
     fig.tight_layout()
-    temp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    fig.savefig(temp)
+    suffix = Path(path).suffix.lower()
+    temp = Path(path).with_name(f".{Path(path).name}.tmp{suffix}")
+    fig.savefig(temp, format=suffix.lstrip("."))
     plt.close(fig)
     temp.replace(path)
 

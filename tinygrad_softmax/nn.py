@@ -124,7 +124,8 @@ class SoftmaxClassifier:
             raise ValueError(f"{path}: no such model file") from None
         except Exception as exc:  # zip, npy and pickle refusals all mean "not a model file"
             raise ValueError(f"{path}: not a tinygrad_softmax model file ({exc})") from None
-        if contents.get("format", np.array("")).item() != _FORMAT or "W" not in contents:
+        marker = contents.get("format", np.array(""))
+        if marker.shape != () or marker.dtype.kind != "U" or marker.item() != _FORMAT or "W" not in contents:
             raise ValueError(f"{path}: not a tinygrad_softmax model file (keys {sorted(contents)})")
         weights = contents["W"]
         if weights.ndim != 2 or weights.shape[0] < 2 or weights.shape[1] < 2 or weights.dtype.kind != "f":

@@ -111,11 +111,16 @@ def _read_rows(path: str | os.PathLike[str]) -> tuple[list[tuple[int, list[str]]
         raise ValueError(f"{path}, line {line}: not UTF-8 text (byte {raw[exc.start]:#04x})") from None
     if "\x00" in text:
         raise ValueError(f"{path}: contains NUL bytes; not a CSV text file")
-    numbered = [
-        (line, row)
-        for line, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
-        if any(cell.strip() for cell in row)
-    ]
+    numbered = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1  # a quoted field may span lines: report the line where its record starts
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                numbered.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ValueError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
     if not numbered:
         raise ValueError(f"{path}: empty file (expected a header row and data rows)")
     (_, header), rows = numbered[0], numbered[1:]
@@ -141,9 +146,10 @@ def _number(text: str, path: Any, line: int, column: str) -> float:
 def _label_sort_key(label: str) -> tuple[int, float, str]:
     """Numbers in numeric order (2 before 10), then strings alphabetically."""
     try:
-        return (0, float(label), label)
+        value = float(label)
     except ValueError:
         return (1, 0.0, label)
+    return (0, value, label) if np.isfinite(value) else (1, 0.0, label)  # nan does not order
 
 
 def train_test_split(

@@ -1,0 +1,355 @@
+"""SoftmaxClassifier.save / load: round trips, atomic writes, permissions, and refusing files that are not models."""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+
+from tinygrad_softmax.datasets import load_iris
+from tinygrad_softmax.nn import SoftmaxClassifier
+
+FORMAT = "tinygrad_softmax.SoftmaxClassifier/1"
+
+
+@pytest.fixture
+def model():
+    m = SoftmaxClassifier(4, 3, seed=0, init_scale=1.0)
+    m.class_names = ["setosa", "versicolor", "virginica"]
+    return m
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, and put the old one back afterwards."""
+    old = os.umask(0o022)
+    os.umask(old)
+
+    def set_mask(mask):
+        os.umask(mask)
+
+    yield set_mask
+    os.umask(old)
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+# ------------------------------------------------------------------ round trip
+
+
+def test_round_trip_keeps_weights_class_names_and_predictions(tmp_path, model):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = SoftmaxClassifier.load(path)
+    assert isinstance(loaded, SoftmaxClassifier)
+    assert loaded.W.shape == (3, 5)
+    np.testing.assert_array_equal(loaded.W.data, model.W.data)
+    assert loaded.W.dtype == np.float64
+    assert loaded.class_names == ["setosa", "versicolor", "virginica"]
+    assert loaded.num_features == 4 and loaded.num_classes == 3
+    X = load_iris().X
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.W.requires_grad, "a loaded model can be trained further"
+
+
+def test_round_trip_without_class_names(tmp_path):
+    model = SoftmaxClassifier(2, 5, seed=1)
+    path = tmp_path / "plain.npz"
+    model.save(path)
+    loaded = SoftmaxClassifier.load(path)
+    assert loaded.class_names is None
+    np.testing.assert_array_equal(loaded.W.data, model.W.data)
+
+
+def test_round_trip_float32(tmp_path):
+    model = SoftmaxClassifier(3, 2, seed=2, dtype=np.float32)
+    path = tmp_path / "m32.npz"
+    model.save(path)
+    loaded = SoftmaxClassifier.load(path)
+    assert loaded.W.dtype == np.float32
+    np.testing.assert_array_equal(loaded.W.data, model.W.data)
+
+
+def test_round_trip_unicode_class_names_and_str_path(tmp_path, model):
+    model.class_names = ["chat", "Hund", "кот"]
+    path = str(tmp_path / "ünïcode.npz")
+    model.save(path)
+    assert SoftmaxClassifier.load(path).class_names == ["chat", "Hund", "кот"]
+
+
+def test_saved_file_is_a_plain_npz_with_the_format_key(tmp_path, model):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    assert zipfile.is_zipfile(path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["W", "class_names", "format"]
+        assert archive["format"].item() == FORMAT
+        np.testing.assert_array_equal(archive["W"], model.W.data)
+
+
+def test_save_writes_exactly_the_path_given(tmp_path, model):
+    """np.savez appends '.npz' to names without it; save() must not."""
+    path = tmp_path / "model.bin"
+    model.save(path)
+    assert listing(tmp_path) == ["model.bin"]
+    np.testing.assert_array_equal(SoftmaxClassifier.load(path).W.data, model.W.data)
+
+
+def test_save_then_train_does_not_change_the_file(tmp_path, model):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    before, weights = path.read_bytes(), model.W.data.copy()
+    model.W.data[...] += 1.0
+    assert path.read_bytes() == before
+    np.testing.assert_array_equal(SoftmaxClassifier.load(path).W.data, weights)
+
+
+# ------------------------------------------------------------------ permissions and temp files
+
+
+@pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664), (0o077, 0o600)])
+def test_saved_file_gets_the_usual_permissions_for_the_umask(tmp_path, model, umask, mask, expected):
+    umask(mask)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    assert mode(path) == expected, oct(mode(path))
+
+
+def test_saving_over_a_file_gives_the_new_file_umask_permissions(tmp_path, model, umask):
+    umask(0o022)
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o600)
+    model.save(path)
+    assert mode(path) == 0o644
+
+
+def test_no_temp_files_are_left_after_save(tmp_path, model):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    model.save(path)
+    model.save(tmp_path / "other.npz")
+    assert listing(tmp_path) == ["model.npz", "other.npz"]
+
+
+def test_saving_over_an_existing_model_replaces_it(tmp_path, model):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    other = SoftmaxClassifier(4, 3, seed=99)
+    other.save(path)
+    loaded = SoftmaxClassifier.load(path)
+    np.testing.assert_array_equal(loaded.W.data, other.W.data)
+    assert loaded.class_names is None, "the old file's class_names must not survive"
+    assert listing(tmp_path) == ["model.npz"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_a_crash_mid_write_leaves_the_old_file_intact(tmp_path, model, monkeypatch, error):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    old_bytes = path.read_bytes()
+    calls = []
+
+    def crashing_savez(file, *args, **kwargs):
+        calls.append(file)
+        file.write(old_bytes[: len(old_bytes) // 3])  # part of an archive, then die
+        raise error
+
+    monkeypatch.setattr(np, "savez", crashing_savez)
+    newer = SoftmaxClassifier(4, 3, seed=5)
+    with pytest.raises(type(error)):
+        newer.save(path)
+    assert calls, "save() must write through np.savez (else this test simulates nothing)"
+    monkeypatch.undo()
+    assert path.read_bytes() == old_bytes
+    loaded = SoftmaxClassifier.load(path)
+    np.testing.assert_array_equal(loaded.W.data, model.W.data)
+    assert listing(tmp_path) == ["model.npz"], "no temp file may remain"
+
+
+def test_a_crash_on_the_first_save_leaves_no_file(tmp_path, model, monkeypatch):
+    def crashing_savez(file, *args, **kwargs):
+        file.write(b"PK\x03\x04 half")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, "savez", crashing_savez)
+    with pytest.raises(OSError, match="No space left"):
+        model.save(tmp_path / "model.npz")
+    assert listing(tmp_path) == []
+
+
+def test_save_into_a_missing_folder_fails_and_leaves_nothing(tmp_path, model):
+    with pytest.raises(OSError):
+        model.save(tmp_path / "missing" / "model.npz")
+    assert listing(tmp_path) == []
+
+
+def test_save_onto_a_directory_fails_and_leaves_no_temp_file(tmp_path, model):
+    target = tmp_path / "model.npz"
+    target.mkdir()
+    with pytest.raises(OSError):
+        model.save(target)
+    assert listing(tmp_path) == ["model.npz"] and target.is_dir() and listing(target) == []
+
+
+# ------------------------------------------------------------------ load: files that are not models
+
+
+def assert_not_a_model(path, *fragments):
+    with pytest.raises(ValueError) as info:
+        SoftmaxClassifier.load(path)
+    message = str(info.value)
+    assert str(path) in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def savez(path, **arrays):
+    with open(path, "wb") as file:  # a file object, so np.savez keeps the name as given
+        np.savez(file, **arrays)
+    return path
+
+
+def test_load_missing_file(tmp_path):
+    assert_not_a_model(tmp_path / "nope.npz", "no such model file")
+
+
+def test_load_directory(tmp_path):
+    assert_not_a_model(tmp_path, "not a tinygrad_softmax model file")
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, I am text\n", b"a,b,y\n1,2,p\n", bytes(range(256))])
+def test_load_text_or_junk_file(tmp_path, content):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(content)
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9])
+def test_load_truncated_npz(tmp_path, model, keep):
+    good = tmp_path / "good.npz"
+    model.save(good)
+    data = good.read_bytes()
+    path = tmp_path / "truncated.npz"
+    path.write_bytes(data[: int(len(data) * keep)])
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+def test_load_npz_without_format_key(tmp_path, model):
+    path = savez(tmp_path / "noformat.npz", W=model.W.data)
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+def test_load_npz_with_wrong_format(tmp_path, model):
+    path = savez(tmp_path / "other.npz", format=np.array("someone.else/1"), W=model.W.data)
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+    path = savez(tmp_path / "numeric.npz", format=np.array(1.0), W=model.W.data)
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+def test_load_npz_without_weights(tmp_path):
+    path = savez(tmp_path / "now.npz", format=np.array(FORMAT))
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+@pytest.mark.parametrize("fmt", [np.array([FORMAT, FORMAT]), np.array([], dtype=str)])
+def test_load_npz_with_non_scalar_format(tmp_path, model, fmt):
+    path = savez(tmp_path / "fmt.npz", format=fmt, W=model.W.data)
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        np.zeros(5),  # 1-D
+        np.zeros((3, 5, 1)),  # 3-D
+        np.zeros((1, 5)),  # one class
+        np.zeros((3, 1)),  # no feature besides the bias column
+        np.zeros((0, 0)),
+        np.zeros((3, 5), dtype=np.int64),  # not float
+        np.zeros((3, 5), dtype=np.complex128),
+        np.array(np.float64(1.0)),  # a scalar
+    ],
+    ids=["1d", "3d", "one-class", "bias-only", "empty", "int", "complex", "scalar"],
+)
+def test_load_npz_with_wrong_shaped_or_typed_weights(tmp_path, weights):
+    path = savez(tmp_path / "badw.npz", format=np.array(FORMAT), W=weights)
+    assert_not_a_model(path, "weights must be a float matrix")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_load_npz_with_non_finite_weights(tmp_path, model, bad):
+    weights = model.W.data.copy()
+    weights[1, 2] = bad
+    path = savez(tmp_path / "nan.npz", format=np.array(FORMAT), W=weights)
+    assert_not_a_model(path, "nan or inf")
+
+
+@pytest.mark.parametrize(
+    "names",
+    [np.array(["a", "b"]), np.array(["a", "b", "c", "d"]), np.array([1, 2, 3]), np.array([["a", "b", "c"]])],
+    ids=["too-few", "too-many", "numbers", "2d"],
+)
+def test_load_npz_with_bad_class_names(tmp_path, model, names):
+    path = savez(tmp_path / "names.npz", format=np.array(FORMAT), W=model.W.data, class_names=names)
+    assert_not_a_model(path, "class_names")
+
+
+class _Boom:
+    """Unpickling this object creates a marker file: proof that load() ran pickle."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("key", ["W", "class_names", "format", "extra"])
+def test_load_refuses_pickled_object_arrays(tmp_path, model, key):
+    marker = tmp_path / "pickle_was_run"
+    payload = np.empty(3, dtype=object)
+    payload[:] = [_Boom(marker), _Boom(marker), _Boom(marker)]
+    arrays = {"format": np.array(FORMAT), "W": model.W.data, key: payload}
+    path = savez(tmp_path / "pickled.npz", **arrays)
+    # the file really holds a pickle: numpy with allow_pickle=True would run it
+    with np.load(path, allow_pickle=True) as archive:
+        archive[key]
+    assert marker.exists()
+    marker.unlink()
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+    assert not marker.exists(), "load() must not unpickle anything"
+
+
+def test_load_refuses_a_plain_pickle_file(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pickle_was_run"
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(_Boom(marker)))
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+    assert not marker.exists()
+
+
+def test_load_refuses_a_bare_npy_file(tmp_path, model):
+    path = tmp_path / "weights.npy"
+    np.save(path, model.W.data)
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+def test_load_error_messages_are_one_line(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    message = assert_not_a_model(path)
+    assert "\n" not in message
