@@ -1,5 +1,7 @@
 """Shared fixtures for the engine tests."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -18,3 +20,12 @@ def _grad_mode_is_restored():
     assert is_grad_enabled()
     yield
     assert is_grad_enabled(), "a test left no_grad switched on"
+
+
+# Hypothesis: a quick default for every run (CI), and a thorough profile for hardening sessions:
+#   pytest --hypothesis-profile=long      or      TINYGRAD_SOFTMAX_HYPOTHESIS=long pytest
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("default", max_examples=40, deadline=None, derandomize=True, database=None)
+settings.register_profile("long", max_examples=3000, deadline=None)
+settings.load_profile(os.environ.get("TINYGRAD_SOFTMAX_HYPOTHESIS", "default"))

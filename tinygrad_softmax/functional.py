@@ -109,8 +109,8 @@ def cross_entropy(
         log_probs = log_softmax(logits, axis=axis)
         if target_array.dtype.kind in "iu":
             losses = -_pick(log_probs, labels, axis)
-        else:
-            losses = -(log_probs * target_array).sum(axis=axis)
+        else:  # probabilities are data, not a precision choice: use the logits' dtype
+            losses = -(log_probs * target_array.astype(logits.dtype, copy=False)).sum(axis=axis)
         if reduction == "none":
             return losses
         return losses.mean() if reduction == "mean" else losses.sum()
@@ -160,7 +160,7 @@ def categorical_crossentropy(y_true: Any, y_pred: Tensor | Any, eps: float | Non
     Prefer `cross_entropy` on logits: it never forms log(softmax) and needs no clipping.
     """
     y_pred = _tensor(y_pred)
-    y_true = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    y_true = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true, dtype=y_pred.dtype)
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"categorical_crossentropy: y_true of shape {y_true.shape} and y_pred of shape "
