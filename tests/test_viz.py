@@ -257,3 +257,41 @@ def test_scope_costs_nothing_when_not_used_by_a_graph():
         y = x.exp()
     assert y.scope.name == "outer" and y.scope.parent is None
     assert x.exp().scope is None
+
+
+def test_explain_sums_over_paths_when_a_node_is_shared():
+    x = Tensor(np.array([0.5, 1.5]), requires_grad=True, name="x")
+    u = x.exp()
+    u.name = "u"
+    v = x * x
+    v.name = "v"
+    loss = (u + v).sum()
+    loss.backward()
+    text = viz.explain(loss, x)
+    assert "sum over the 3 paths from L to x" in text  # via u, and via each factor of x * x
+    assert text.count("dL/dx =\n") == 1  # x's total gradient is shown once, in the chain rule section
+    assert "differs by at most 0.00e+00" in text
+
+
+def test_explain_names_unnamed_output_and_input():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    text = viz.explain((w * w).sum(), w)
+    assert "How dL/dw is computed" in text and "dL/dw = " in text
+
+
+def test_full_reduction_title_has_no_axis_none():
+    t = Tensor([1.0, 2.0], requires_grad=True).sum()
+    assert viz.op_title(t) == "sum"
+
+
+def test_graph_method_exists_without_importing_viz():
+    code = "from tinygrad_softmax import Tensor; print(Tensor([1.0], requires_grad=True).exp().graph().source[:7])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("digraph"), result.stderr
+
+
+def test_jupyter_display_falls_back_to_dot_text_without_graphviz(monkeypatch):
+    graph = Tensor([1.0], requires_grad=True).exp().graph()
+    monkeypatch.setenv("PATH", "")
+    bundle = graph._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("digraph") and "apt-get install graphviz" in bundle["text/plain"]

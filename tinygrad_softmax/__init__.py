@@ -39,4 +39,7 @@ __all__ = [
     "unregister_op",
 ]
 
+# Imported for its effect: viz adds Tensor.graph() (the engine itself never imports viz).
+from . import viz  # noqa: F401
+
 __version__ = "0.1.0"

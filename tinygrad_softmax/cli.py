@@ -83,8 +83,18 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--backward", action="store_true", help="draw the gradient flow with local derivatives")
     graph.add_argument("--collapse", action="store_true", help="draw softmax, cross-entropy... as single boxes")
     graph.add_argument("--values", action="store_true", help="show tensor values")
+    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default=None,
+                       help="layout direction (default: LR when collapsed, TB when expanded)")
     graph.add_argument("--seed", type=int, default=0)
     graph.set_defaults(run=run_graph)
+
+    check = commands.add_parser("check", help="check an exercise: a student's Function subclasses, or exercise 8")
+    check.add_argument("file", help="the student's Python file")
+    check.add_argument("--op", help="check only the Function subclass with this class name")
+    check.add_argument("--exercise", type=int, help="check a non-Function exercise by number (8: the training loop)")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("-v", "--verbose", action="store_true", help="show every input case, not only one line per check")
+    check.set_defaults(run=run_check)
 
     predict = commands.add_parser("predict", help="print the predicted class of each row of a CSV file")
     predict.add_argument("--model", required=True, metavar="MODEL.npz")
@@ -215,7 +225,8 @@ def run_graph(args: argparse.Namespace) -> int:
     X, labels = make_seed_data(seed=args.seed)
     model, *_, loss = notebook_sample_graph(X[0], labels[0], 3, args.seed)
     loss.backward()
-    options = {"backward": args.backward, "collapse": args.collapse, "show_values": args.values}
+    rankdir = args.rankdir or ("LR" if args.collapse else "TB")  # the expanded graph is too wide in LR
+    options = {"backward": args.backward, "collapse": args.collapse, "show_values": args.values, "rankdir": rankdir}
     options["highlight"] = None if args.backward else [model.W]
     try:
         path = viz.render(loss, args.out, **options)
@@ -223,6 +234,12 @@ def run_graph(args: argparse.Namespace) -> int:
         raise UserError(str(missing)) from None
     print(f"wrote {path}")
     return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from .exercises import run_cli  # the checker imports student code: load it only when asked
+
+    return run_cli(args)
 
 
 # --------------------------------------------------------------------- train / predict

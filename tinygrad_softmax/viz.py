@@ -13,6 +13,7 @@ Nothing in the engine imports this module.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -101,7 +102,7 @@ def _outermost(node: Tensor) -> Scope | None:
 
 def op_title(t: Tensor) -> str:
     """The op with its arguments: ``sum(axis=1)``, ``pow(exponent=2)``, ``getitem[:, :-1]``."""
-    args = {k: v for k, v in t.op_args.items() if not (k == "keepdims" and v is False)}
+    args = {k: v for k, v in t.op_args.items() if v is not None and not (k == "keepdims" and v is False)}
     if t.op == "getitem" and "index" in args:
         return f"getitem[{_index_text(args['index'])}]"
     if "target" in args:
@@ -254,6 +255,16 @@ def _used_outside(nodes: list[Tensor], member_ids: set[int]) -> set[int]:
 # ---------------------------------------------------------------------- to_dot
 
 
+class Graph(graphviz.Digraph):
+    """A `graphviz.Digraph` that still displays in Jupyter without the ``dot`` program (as DOT text)."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": f"{self.source}\n(install Graphviz to see the picture: {INSTALL_HINT})"}
+
+
 def to_dot(
     output: Tensor,
     *,
@@ -263,8 +274,8 @@ def to_dot(
     backward: bool = False,
     collapse: bool = False,
     rankdir: str = "LR",
-) -> graphviz.Digraph:
-    """The computation graph of `output` as a `graphviz.Digraph`.
+) -> Graph:
+    """The computation graph of `output` as a `graphviz.Digraph` (the `Graph` subclass).
 
     Args:
         output: the tensor whose history is drawn (e.g. the loss L).
@@ -289,7 +300,7 @@ def to_dot(
     steps, hidden = _steps(nodes, collapse)
     ids = {id(t): f"t{i}" for i, t in enumerate(nodes)}
     title = "gradient flow" if backward else "computation graph"
-    dot = graphviz.Digraph(
+    dot = Graph(
         "backward" if backward else "forward",
         graph_attr={"rankdir": rankdir, "label": title, "labelloc": "t", "fontname": "Helvetica"},
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
@@ -424,8 +435,10 @@ def explain(output: Tensor, wrt: Tensor, *, collapse: bool = False, format: str 
     flowing = run_backward(output, np.ones_like(output.data), capture=nodes) or {}
     md = format == "markdown"
     names = _symbols(nodes, output, wrt)
-    lines = [_heading(f"How d{names[id(output)]}/d{names[id(wrt)]} is computed, step by step", md)]
-    factors: list[str] = []
+    L, W = names[id(output)], names[id(wrt)]
+    lines = [_heading(f"How d{L}/d{W} is computed, step by step", md)]
+    edges: dict[int, list[Tensor]] = {}  # tensor -> the inputs it was computed from, on the way to wrt
+    shown: set[int] = set()
     for number, step in enumerate(steps, start=1):
         outs = [o for o in step.outputs if id(o) in on_path]
         ins = [p for p in step.inputs if id(p) in on_path]
@@ -437,26 +450,55 @@ def explain(output: Tensor, wrt: Tensor, *, collapse: bool = False, format: str 
                   + ", ".join(f"{names[id(p)]}{p.shape}" for p in ins)
                   + " -> " + ", ".join(f"{names[id(o)]}{o.shape}" for o in outs) + "]", md)
         )
+        for out in outs:
+            edges.setdefault(id(out), []).extend(ins)
         for parent, label in zip(step.inputs, step.labels):
             if id(parent) not in on_path:
                 continue
-            factors.append(f"d{out_names}/d{names[id(parent)]}")
             lines.append(_detail(f"local derivative d{out_names}/d{names[id(parent)]}: {label}", md))
             jac = _local_jacobian(outs, parent) if step.composite and output not in outs else None
             if jac is not None:
                 lines.append(_matrix(f"d{out_names}/d{names[id(parent)]}", jac, md))
             grad = flowing.get(id(parent))
-            if grad is not None:
-                lines.append(_matrix(f"d{names[id(output)]}/d{names[id(parent)]}", grad, md))
+            if grad is not None and parent is not wrt and id(parent) not in shown:  # a total, shown once
+                shown.add(id(parent))
+                lines.append(_matrix(f"d{L}/d{names[id(parent)]}", grad, md))
     final = flowing.get(id(wrt), np.zeros_like(wrt.data))
-    product = " x ".join(reversed(factors))
     lines.append(_heading("The chain rule", md))
-    lines.append(_detail(f"d{names[id(output)]}/d{names[id(wrt)]} = {product}", md))
-    lines.append(_matrix(f"d{names[id(output)]}/d{names[id(wrt)]}", final, md))
+    lines.append(_detail(_chain_rule_text(output, wrt, edges, names), md))
+    lines.append(_matrix(f"d{L}/d{W}", final, md))
     if wrt.grad is not None:
         difference = float(np.max(np.abs(wrt.grad - final))) if wrt.grad.shape == final.shape else float("nan")
-        lines.append(_detail(f"{names[id(wrt)]}.grad from backward() differs by at most {difference:.2e}", md))
+        lines.append(_detail(f"{W}.grad from backward() differs by at most {difference:.2e}", md))
     return "\n".join(lines) + "\n"
+
+
+def _chain_rule_text(
+    output: Tensor, wrt: Tensor, edges: dict[int, list[Tensor]], names: dict[int, str], limit: int = 6
+) -> str:
+    """``dL/dW = dz/dW x da/dz x dL/da`` for a chain; a sum of such products when paths split and join."""
+    paths: list[list[Tensor]] = []
+    stack: list[list[Tensor]] = [[output]]
+    total = 0
+    while stack:
+        path = stack.pop()
+        if path[-1] is wrt:
+            total += 1
+            if len(paths) < limit:
+                paths.append(path)
+            continue
+        stack.extend([*path, parent] for parent in reversed(edges.get(id(path[-1]), [])))
+    products = [
+        " x ".join(f"d{names[id(top)]}/d{names[id(bottom)]}" for top, bottom in reversed(list(itertools.pairwise(p))))
+        for p in paths
+    ]
+    head = f"d{names[id(output)]}/d{names[id(wrt)]}"
+    if total == 1:
+        return f"{head} = {products[0]}"
+    more = f" + ... ({total - limit} more paths)" if total > limit else ""
+    return f"{head} = sum over the {total} paths from {names[id(output)]} to {names[id(wrt)]}: " + " + ".join(
+        f"({p})" for p in products
+    ) + more
 
 
 def _symbols(nodes: list[Tensor], output: Tensor, wrt: Tensor) -> dict[int, str]:
@@ -464,8 +506,10 @@ def _symbols(nodes: list[Tensor], output: Tensor, wrt: Tensor) -> dict[int, str]
     symbols: dict[int, str] = {}
     for index, t in enumerate(nodes):
         symbols[id(t)] = t.name or (f"{t.op}_{index}" if t.op else f"const_{index}")
-    symbols.setdefault(id(output), "L")
-    symbols.setdefault(id(wrt), "W")
+    if not output.name:
+        symbols[id(output)] = "L"
+    if not wrt.name:
+        symbols[id(wrt)] = "w"
     return symbols
 
 
