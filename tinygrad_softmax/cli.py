@@ -93,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--op", help="check only the Function subclass with this class name")
     check.add_argument("--exercise", type=int, help="check a non-Function exercise by number (8: the training loop)")
     check.add_argument("--seed", type=int, default=0)
-    check.add_argument("-v", "--verbose", action="store_true", help="show every input case, not only one line per check")
+    check.add_argument(
+        "-v", "--verbose", action="store_true", help="show every input case, not only one line per check"
+    )
     check.set_defaults(run=run_check)
 
     predict = commands.add_parser("predict", help="print the predicted class of each row of a CSV file")
