@@ -1,5 +1,9 @@
 """Write docs/softmax_classifier.ipynb from the cells below: run ``python docs/make_notebook.py``.
 
+``python docs/make_notebook.py --executed`` also runs it (Graphviz's ``dot`` needed for
+the pictures) and writes docs/softmax_classifier_executed.ipynb, the exported copy
+with every output and rendered graph, for reading on the web without running it.
+
 The notebook is generated so that it can be reviewed as plain Python, and it is
 committed with its outputs cleared (tests/test_notebook.py executes it and
 checks that it matches this script). Edit the cells here, never the .ipynb.
@@ -13,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 PATH = Path(__file__).resolve().parent / "softmax_classifier.ipynb"
+EXECUTED = PATH.with_name("softmax_classifier_executed.ipynb")
 
 # (cell id, "md" or "code", source). Ids are fixed so that regenerating gives the same file.
 CELLS: list[tuple[str, str, str]] = [
@@ -258,9 +263,24 @@ def render() -> str:
     return nbformat.writes(build()) + "\n"
 
 
+def export_executed() -> None:
+    """Run the notebook with this interpreter's python3 kernel and save it with its outputs."""
+    import nbclient
+
+    nb = build()
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=300,
+                            resources={"metadata": {"path": str(PATH.parent)}}).execute()
+    for cell in nb.cells:  # execution counts and timings only add noise to diffs
+        cell.get("metadata", {}).pop("execution", None)
+    EXECUTED.write_text(nbformat.writes(nb) + "\n")
+
+
 if __name__ == "__main__":
     if "--check" in sys.argv[1:]:
         current = PATH.read_text() if PATH.exists() else ""
         sys.exit(0 if current == render() else f"{PATH.name} is out of date: run python docs/make_notebook.py")
     PATH.write_text(render())
-    print("wrote", PATH.relative_to(Path.cwd()) if PATH.is_relative_to(Path.cwd()) else PATH)
+    print("wrote", PATH)
+    if "--executed" in sys.argv[1:]:
+        export_executed()
+        print("wrote", EXECUTED)

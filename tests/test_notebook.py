@@ -113,3 +113,21 @@ def test_notebook_is_committed_with_outputs_cleared():
 def test_notebook_matches_its_generator():
     done = subprocess.run([sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr or done.stdout
+
+
+def test_exported_executed_copy_is_current_and_has_its_pictures():
+    """docs/softmax_classifier_executed.ipynb: same cells as the generator, every output kept."""
+    sys.path.insert(0, str(GENERATOR.parent))
+    try:
+        import make_notebook
+    finally:
+        sys.path.remove(str(GENERATOR.parent))
+    exported = nbformat.read(make_notebook.EXECUTED, as_version=4)
+    source = make_notebook.build()
+    assert [c.source for c in exported.cells] == [c.source for c in source.cells], (
+        "the exported notebook is out of date: run python docs/make_notebook.py --executed"
+    )
+    code_cells = [c for c in exported.cells if c.cell_type == "code"]
+    assert all(c.outputs for c in code_cells if c.id != "setup")
+    graphs = [c for c in code_cells if c.id in GRAPH_CELLS]
+    assert graphs and all(any("image/svg+xml" in o.get("data", {}) for o in c.outputs) for c in graphs)
