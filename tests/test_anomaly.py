@@ -74,7 +74,7 @@ def test_anomaly_mode_is_per_thread():
             done.wait(5)
 
     def other():
-        inside.wait(5)
+        assert inside.wait(5)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             outcome["value"] = Tensor([0.0], requires_grad=True).log().data[0]  # no exception here
@@ -85,7 +85,7 @@ def test_anomaly_mode_is_per_thread():
         t.start()
     for t in threads:
         t.join()
-    assert outcome["value"] == -np.inf
+    assert outcome.get("value") == -np.inf  # missing if the other thread's wait timed out
 
 
 def test_environment_variable_turns_it_on():

@@ -11,8 +11,9 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from tinygrad_softmax import Tensor
 
-# derandomize: the same 50 examples every run (reproducible CI); database=None: no .hypothesis/ files.
-SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None)
+# The example count and randomisation come from the profile in conftest.py (quick and
+# reproducible by default; --hypothesis-profile=long for thousands).
+SETTINGS = settings(deadline=None)
 
 
 def sum_to_shape(grad, shape):

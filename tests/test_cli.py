@@ -447,3 +447,128 @@ def test_failing_plot_leaves_no_model_file(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert listing(tmp_path) == []
+
+
+# ------------------------------------------------------------------ numbers too large for float64
+
+
+def write_csv(path, header, rows):
+    path.write_text(",".join(header) + "\n" + "".join(",".join(map(str, row)) + "\n" for row in rows))
+    return path
+
+
+def test_train_on_huge_values_is_one_line_without_numpy_warnings(tmp_path):
+    rows = [(1e308 if i % 3 == 0 else i, -1e308 if i % 5 == 0 else 2 * i, "pq"[i % 2]) for i in range(30)]
+    write_csv(tmp_path / "huge.csv", ["a", "b", "y"], rows)
+    done = run("train", "--data", "huge.csv", "--epochs", "3", "--quiet", "--save", "m.npz", cwd=tmp_path)
+    assert_user_error(done, "diverged", "1e+308", "scale")
+    assert "RuntimeWarning" not in done.stderr
+    assert done.stdout == "" and listing(tmp_path) == ["huge.csv"]
+
+
+def test_predict_refuses_data_that_overflows_the_model(tmp_path):
+    model = SoftmaxClassifier(4, 3, seed=0)
+    model.W.data[...] = np.arange(15.0).reshape(3, 5)
+    model.class_names = sorted(IRIS_CLASSES)
+    model.save(tmp_path / "model.npz")
+    write_csv(tmp_path / "big.csv", ["a", "b", "c", "d"], [(1e308, 1e308, 1e308, 1e308), (1, 2, 3, 4)])
+    done = run("predict", "--model", "model.npz", "--data", "big.csv", cwd=tmp_path)
+    assert_user_error(done, "big.csv", "the model's outputs overflow on this data")
+    assert "RuntimeWarning" not in done.stderr
+    assert done.stdout == "", "no garbage classes"
+
+
+# ------------------------------------------------------------------ --seed
+
+
+SEED_COMMANDS = {
+    "demo": ["demo", "--out", "out"],
+    "train": ["train", "--data", "iris", "--quiet", "--epochs", "1"],
+    "graph": ["graph", "--out", "g.dot"],
+    "check": ["check", "student.py"],
+}
+
+
+@pytest.mark.parametrize("seed", ["-3", "-1", "1.5", "abc", ""])
+@pytest.mark.parametrize("command", list(SEED_COMMANDS))
+def test_seed_must_be_a_non_negative_integer(tmp_path, command, seed):
+    (tmp_path / "student.py").write_text("x = 1\n")
+    done = run(*SEED_COMMANDS[command], f"--seed={seed}", cwd=tmp_path)
+    assert_user_error(done, "--seed must be a non-negative integer", repr(seed))
+    assert not done.stderr.count("--seed") > 1, done.stderr
+    assert listing(tmp_path) == ["student.py"] and done.stdout == ""
+
+
+def test_seed_zero_and_large_seeds_are_accepted(tmp_path):
+    for seed in ("0", str(2**70)):
+        done = run("train", "--data", "iris", "--quiet", "--epochs", "1", "--seed", seed, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+
+
+# ------------------------------------------------------------------ options that cannot work, refused up front
+
+
+def test_iris_with_another_target_is_a_user_error(tmp_path):
+    done = run("train", "--data", "iris", "--target", "petal_width", "--quiet", cwd=tmp_path)
+    assert_user_error(done, "--target petal_width", "'species'", "sepal_length", "petal_width")
+    assert done.stdout == ""
+
+
+def test_iris_with_target_species_is_fine(tmp_path):
+    done = run("train", "--data", "iris", "--target", "species", "--epochs", "2", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_train_output_that_is_a_directory_is_refused_before_training(tmp_path, option):
+    name = "taken.png" if option == "--plot" else "taken.npz"
+    (tmp_path / name).mkdir()
+    done = run("train", "--data", "iris", "--epochs", "2", "--quiet", option, name, cwd=tmp_path)
+    assert_user_error(done, f"{option} {name}", "is a directory")
+    assert done.stdout == "", "refused before training"
+    assert listing(tmp_path) == [name] and listing(tmp_path / name) == []
+
+
+def test_graph_into_a_missing_folder_is_refused_before_rendering(tmp_path):
+    done = run("graph", "--out", tmp_path / "missing" / "folder" / "g.svg", cwd=tmp_path)
+    assert_user_error(done, f"the folder {tmp_path / 'missing' / 'folder'} does not exist")
+    assert ".tmp" not in done.stderr
+    assert listing(tmp_path) == [] and done.stdout == ""
+
+
+def test_graph_onto_a_directory_is_refused(tmp_path):
+    (tmp_path / "g.dot").mkdir()
+    done = run("graph", "--out", "g.dot", cwd=tmp_path)
+    assert_user_error(done, "--out g.dot", "is a directory")
+    assert listing(tmp_path) == ["g.dot"]
+
+
+# ------------------------------------------------------------------ a reader that stops early
+
+
+def test_predict_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`predict ... | head -1`: no "Broken pipe" error and no traceback once the reader has gone."""
+    model = SoftmaxClassifier(4, 3, seed=0)
+    model.class_names = sorted(IRIS_CLASSES)
+    model.save(tmp_path / "model.npz")
+    write_csv(tmp_path / "many.csv", ["a", "b", "c", "d"], [(1, 2, 3, 4)] * 50_000)  # far more than a pipe holds
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_softmax", "predict", "--model", "model.npz", "--data", "many.csv"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    first = process.stdout.readline()
+    process.stdout.close()  # what head does after its line
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, stderr
+    assert first.strip().decode() in IRIS_CLASSES
+    assert stderr == ""
+
+
+def test_demo_into_a_closed_pipe_exits_quietly(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "tinygrad_softmax", "demo"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, stderr
+    assert stderr == ""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
 import pytest
 
+from tinygrad_softmax import _files
+from tinygrad_softmax._files import atomic_write
 from tinygrad_softmax.datasets import load_iris
 from tinygrad_softmax.nn import SoftmaxClassifier
 
@@ -22,17 +26,10 @@ def model():
     return m
 
 
-@pytest.fixture
-def umask():
-    """Set the process umask for one test, and put the old one back afterwards."""
+def current_umask():
     old = os.umask(0o022)
     os.umask(old)
-
-    def set_mask(mask):
-        os.umask(mask)
-
-    yield set_mask
-    os.umask(old)
+    return old
 
 
 def mode(path):
@@ -117,21 +114,66 @@ def test_save_then_train_does_not_change_the_file(tmp_path, model):
 # ------------------------------------------------------------------ permissions and temp files
 
 
+# The umask is read once, when tinygrad_softmax is imported (reading it means setting it for a
+# moment, which must not happen while other threads create files): so each umask gets a fresh
+# interpreter, started with that umask.
+WRITE_EVERY_KIND_OF_FILE = """
+import os, sys
+from pathlib import Path
+from tinygrad_softmax import Tensor, viz
+from tinygrad_softmax.nn import SoftmaxClassifier
+from tinygrad_softmax.cli import _plot
+folder = Path(sys.argv[1])
+SoftmaxClassifier(4, 3, seed=0).save(folder / "model.npz")
+viz.render(Tensor([1.0], requires_grad=True).exp(), folder / "graph.dot")
+_plot({"loss": [1.0, 0.5], "accuracy": [0.5, 0.9]}, str(folder / "curve.png"))
+print(" ".join(oct(os.stat(folder / name).st_mode & 0o777) for name in ("model.npz", "graph.dot", "curve.png")))
+"""
+
+
 @pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664), (0o077, 0o600)])
-def test_saved_file_gets_the_usual_permissions_for_the_umask(tmp_path, model, umask, mask, expected):
-    umask(mask)
-    path = tmp_path / "model.npz"
-    model.save(path)
-    assert mode(path) == expected, oct(mode(path))
+def test_written_files_get_the_usual_permissions_for_the_umask(tmp_path, mask, expected):
+    """The model, a graph and a plot: all three writers share one helper and honour the umask."""
+    old = os.umask(mask)  # inherited by the child; put back at once
+    try:
+        done = subprocess.run([sys.executable, "-c", WRITE_EVERY_KIND_OF_FILE, str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        os.umask(old)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [oct(expected)] * 3
+    assert listing(tmp_path) == ["curve.png", "graph.dot", "model.npz"]
 
 
-def test_saving_over_a_file_gives_the_new_file_umask_permissions(tmp_path, model, umask):
-    umask(0o022)
+def test_the_umask_is_read_once_at_import():
+    assert _files.UMASK == current_umask()
+    assert _files.FILE_MODE == 0o666 & ~_files.UMASK
+
+
+def test_writing_files_never_touches_the_process_umask(tmp_path, model, monkeypatch):
+    """os.umask(0) while writing would give files made by other threads meanwhile mode 0666."""
+
+    def no_umask(mask):
+        raise AssertionError("os.umask called while writing a file")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+    model.save(tmp_path / "model.npz")
+    from tinygrad_softmax import Tensor, viz
+    from tinygrad_softmax.cli import _plot
+
+    viz.render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "graph.dot")
+    _plot({"loss": [1.0, 0.5], "accuracy": [0.5, 0.9]}, str(tmp_path / "curve.svg"))
+    assert listing(tmp_path) == ["curve.svg", "graph.dot", "model.npz"]
+    for name in listing(tmp_path):
+        assert mode(tmp_path / name) == _files.FILE_MODE
+
+
+def test_saving_over_a_file_gives_the_new_file_umask_permissions(tmp_path, model):
     path = tmp_path / "model.npz"
     path.write_bytes(b"old")
     os.chmod(path, 0o600)
     model.save(path)
-    assert mode(path) == 0o644
+    assert mode(path) == 0o666 & ~current_umask()
 
 
 def test_no_temp_files_are_left_after_save(tmp_path, model):
@@ -189,17 +231,63 @@ def test_a_crash_on_the_first_save_leaves_no_file(tmp_path, model, monkeypatch):
 
 
 def test_save_into_a_missing_folder_fails_and_leaves_nothing(tmp_path, model):
-    with pytest.raises(OSError):
-        model.save(tmp_path / "missing" / "model.npz")
+    path = tmp_path / "missing" / "model.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        model.save(path)
+    assert str(info.value) == f"cannot write {path}: No such file or directory"
+    assert info.value.errno == 2
     assert listing(tmp_path) == []
 
 
 def test_save_onto_a_directory_fails_and_leaves_no_temp_file(tmp_path, model):
     target = tmp_path / "model.npz"
     target.mkdir()
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as info:
         model.save(target)
+    assert str(info.value) == f"cannot write {target}: it is a directory", "the user's path, not the temp file's"
     assert listing(tmp_path) == ["model.npz"] and target.is_dir() and listing(target) == []
+
+
+# ------------------------------------------------------------------ the atomic_write helper
+
+
+def test_atomic_write_writes_what_the_callback_writes(tmp_path):
+    path = tmp_path / "out.bin"
+    assert atomic_write(path, lambda file: file.write(b"hello")) == path
+    assert path.read_bytes() == b"hello"
+    assert atomic_write(str(path), lambda file: file.write(b"again")) == path
+    assert path.read_bytes() == b"again" and listing(tmp_path) == ["out.bin"]
+
+
+@pytest.mark.parametrize("error", [ValueError("bad"), KeyboardInterrupt(), OSError(28, "No space left on device")])
+def test_atomic_write_removes_the_temp_file_on_any_failure(tmp_path, error):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+
+    def fail(file):
+        file.write(b"half")
+        raise error
+
+    with pytest.raises(type(error)) as info:
+        atomic_write(path, fail)
+    if isinstance(error, OSError):
+        assert str(info.value) == f"cannot write {path}: No space left on device" and info.value.errno == 28
+    else:
+        assert info.value is error, "other exceptions pass through unchanged"
+    assert path.read_bytes() == b"old" and listing(tmp_path) == ["out.bin"]
+
+
+def test_atomic_write_failing_rename_names_the_users_path(tmp_path, monkeypatch):
+    path = tmp_path / "out.bin"
+
+    def refuse(source, destination):
+        raise PermissionError(13, "Permission denied", str(source), str(destination))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError) as info:
+        atomic_write(path, lambda file: file.write(b"x"))
+    assert str(info.value) == f"cannot write {path}: Permission denied"
+    assert listing(tmp_path) == []
 
 
 # ------------------------------------------------------------------ load: files that are not models

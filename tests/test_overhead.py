@@ -35,11 +35,16 @@ def python_calls(fn, *args) -> Counter:
             module = frame.f_code.co_filename.replace("\\", "/").rsplit("/", 1)[-1]
             calls[f"{module}:{frame.f_code.co_name}"] += 1
 
+    # A garbage collection during fn would run other libraries' gc callbacks (hypothesis
+    # registers one) and count them as ours: collect first and hold collection off.
+    gc.collect()
+    gc.disable()
     sys.setprofile(profile)
     try:
         fn(*args)
     finally:
         sys.setprofile(None)
+        gc.enable()
     return calls
 
 

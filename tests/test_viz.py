@@ -295,3 +295,87 @@ def test_jupyter_display_falls_back_to_dot_text_without_graphviz(monkeypatch):
     monkeypatch.setenv("PATH", "")
     bundle = graph._repr_mimebundle_()
     assert bundle["text/plain"].startswith("digraph") and "apt-get install graphviz" in bundle["text/plain"]
+
+
+# ------------------------------------------------------------------ dot installed but failing
+
+
+@pytest.fixture
+def failing_dot(tmp_path_factory):
+    """A folder holding a `dot` that fails like a broken Graphviz: a message on stderr, exit code 1."""
+    folder = tmp_path_factory.mktemp("fake_graphviz")
+    script = folder / "dot"
+    script.write_text("#!/bin/sh\necho 'Error: <stdin>: syntax error in line 1' >&2\necho 'near ->' >&2\nexit 1\n")
+    script.chmod(0o755)
+    return folder
+
+
+def test_render_raises_graphviz_error_when_dot_fails(tmp_path, monkeypatch, failing_dot):
+    *_, loss = classifier_graph()
+    monkeypatch.setenv("PATH", str(failing_dot))
+    with pytest.raises(viz.GraphvizError) as info:
+        viz.render(loss, tmp_path / "g.png")
+    assert not isinstance(info.value, viz.GraphvizNotFoundError)
+    message = str(info.value)
+    assert "g.png" in message and "format png" in message and "exited with code 1" in message
+    assert "Error: <stdin>: syntax error in line 1 / near ->" in message and "\n" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_raises_graphviz_error_when_dot_times_out(tmp_path, monkeypatch, failing_dot):
+    *_, loss = classifier_graph()
+    monkeypatch.setenv("PATH", str(failing_dot))
+
+    def too_slow(command, **kwargs):
+        raise subprocess.TimeoutExpired(command, kwargs.get("timeout"))
+
+    monkeypatch.setattr(viz.subprocess, "run", too_slow)
+    with pytest.raises(viz.GraphvizError, match=r"g\.pdf \(format pdf\).*took longer than 120 s"):
+        viz.render(loss, tmp_path / "g.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_graphviz_not_found_is_a_graphviz_error_with_the_dot_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(viz.GraphvizError) as info:
+        viz.render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g.svg")
+    assert isinstance(info.value, viz.GraphvizNotFoundError) and isinstance(info.value, RuntimeError)
+    assert info.value.dot_path == tmp_path / "g.dot" and info.value.dot_path.is_file()
+
+
+def test_render_into_a_missing_folder_names_the_users_path(tmp_path):
+    path = tmp_path / "missing" / "g.dot"
+    with pytest.raises(FileNotFoundError) as info:
+        viz.render(Tensor([1.0], requires_grad=True).exp(), path)
+    assert str(info.value) == f"cannot write {path}: No such file or directory"
+    assert ".tmp" not in str(info.value)
+
+
+def run_cli(*args, cwd, path):
+    env = {**os.environ, "PATH": str(path)}
+    return subprocess.run([sys.executable, "-m", "tinygrad_softmax", *map(str, args)],
+                          cwd=cwd, capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+
+
+def test_cli_graph_reports_a_failing_dot_in_one_line(tmp_path, failing_dot):
+    done = run_cli("graph", "--out", "g.svg", cwd=tmp_path, path=failing_dot)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygrad-softmax graph: error:"), done.stderr
+    assert "format svg" in lines[0] and "syntax error in line 1" in lines[0]
+    assert list(tmp_path.iterdir()) == [] and done.stdout == ""
+
+
+def test_cli_demo_falls_back_to_dot_text_when_dot_fails(tmp_path, failing_dot):
+    done = run_cli("demo", "--out", "out", cwd=tmp_path, path=failing_dot)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "explanation.txt", "graph.dot", "graph_backward.dot", "graph_collapsed.dot"
+    ]
+    notes = [line for line in done.stdout.splitlines() if line.startswith("note:")]
+    assert len(notes) == 3 and all("syntax error in line 1" in note for note in notes)
+    assert f"the graph is in {os.path.join('out', 'graph.dot')} as DOT text" in notes[0]
+    assert f"wrote {os.path.join('out', 'graph.dot')}" in done.stdout

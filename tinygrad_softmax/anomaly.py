@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def enabled_by_environment() -> bool:
@@ -25,7 +25,7 @@ def enabled_by_environment() -> bool:
 def call_site() -> str:
     """``file:line`` of the innermost frame outside this package: where the user called the op."""
     frame = sys._getframe(1)
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
+    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
         return "<unknown>"

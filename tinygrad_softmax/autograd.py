@@ -84,11 +84,17 @@ def run_backward(
         fn = node._fn
         if fn is None:
             continue
+        if fn.__module__ != _BUILTIN_OPS:
+            # A user's backward gets a read-only view: the same array may be another
+            # tensor's gradient too (add hands one array to both inputs), so an in-place
+            # edit would silently corrupt it. Built-in ops are tested never to do that.
+            grad = grad.view()
+            grad.flags.writeable = False
         try:
             input_grads = fn.backward(node._ctx, grad)
-        except ValueError as exc:
+        except (ValueError, TypeError, IndexError) as exc:
             hint = " (a backward must not modify grad or saved arrays in place)" if "read-only" in str(exc) else ""
-            raise RuntimeError(f"{fn.__name__}.backward failed: {exc}{hint}") from exc
+            raise RuntimeError(f"{fn.__name__}.backward failed: {type(exc).__name__}: {exc}{hint}") from exc
         if type(input_grads) is not tuple:
             input_grads = tuple(input_grads) if type(input_grads) is list else (input_grads,)
         parents = node._parents
@@ -121,6 +127,9 @@ def run_backward(
         # Drop this turn's references, so that _is_private sees only `pending`'s next turn.
         input_grads = parent_grad = grad = None
     return captured if wanted is not None else None
+
+
+_BUILTIN_OPS = "tinygrad_softmax.ops"
 
 
 def _refcount_seen_by_callee(array: np.ndarray) -> int:

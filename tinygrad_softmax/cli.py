@@ -6,8 +6,11 @@ Every user error prints one line to stderr and exits with code 2, never a traceb
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,7 +18,9 @@ import numpy as np
 
 from . import functional as F
 from . import viz
+from ._files import atomic_write
 from .datasets import Dataset, load_csv, load_iris, make_seed_data, train_test_split
+from .function import no_grad
 from .gradcheck import jacobian
 from .nn import SoftmaxClassifier, fit
 from .optim import SGD
@@ -36,7 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     np.set_printoptions(precision=4, suppress=True)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows up here at the latest, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`tinygrad-softmax predict ... | head -1`): stop quietly, as the
+        # Python docs recommend, pointing stdout at devnull so the final flush cannot fail again.
+        _silence_stdout()
+        return 0
     except (UserError, ValueError, OSError) as exc:
         print(f"tinygrad-softmax {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -45,10 +57,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (an embedding, a test's capture)
+        pass
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit code 2), like every other user error."""
 
     def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument (\S+): \1 ", r"\1 ", message)  # not "argument --seed: --seed must..."
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -61,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="walk through the notebook, step by step, correctly")
     demo.add_argument("--out", default="tinygrad_softmax_out", help="folder for the graph files")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_seed, default=0, help="a non-negative integer (default: 0)")
     demo.set_defaults(run=run_demo)
 
     train = commands.add_parser("train", help="train a softmax classifier on iris or a CSV file")
@@ -71,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=_positive(float), default=LEARNING_RATE)
     train.add_argument("--batch-size", type=_positive(int), default=1)
     train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_seed, default=0, help="a non-negative integer (default: 0)")
     train.add_argument("--test-size", type=float, default=0.2)
     train.add_argument("--save", metavar="MODEL.npz", help="write the trained model here")
     train.add_argument("--plot", metavar="CURVE.png", help="plot loss and accuracy (needs matplotlib)")
@@ -85,14 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--values", action="store_true", help="show tensor values")
     graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default=None,
                        help="layout direction (default: LR when collapsed, TB when expanded)")
-    graph.add_argument("--seed", type=int, default=0)
+    graph.add_argument("--seed", type=_seed, default=0, help="a non-negative integer (default: 0)")
     graph.set_defaults(run=run_graph)
 
     check = commands.add_parser("check", help="check an exercise: a student's Function subclasses, or exercise 8")
     check.add_argument("file", help="the student's Python file")
     check.add_argument("--op", help="check only the Function subclass with this class name")
     check.add_argument("--exercise", type=int, help="check a non-Function exercise by number (8: the training loop)")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=_seed, default=0, help="a non-negative integer (default: 0)")
     check.add_argument(
         "-v", "--verbose", action="store_true", help="show every input case, not only one line per check"
     )
@@ -118,6 +140,17 @@ def _positive(kind: type) -> object:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _seed(text: str) -> int:
+    """--seed: numpy's generators take any non-negative integer, and only those."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed must be a non-negative integer, got {text!r}")
+    return value
 
 
 # ---------------------------------------------------------------------------- demo
@@ -214,16 +247,20 @@ def notebook_sample_graph(
 
 
 def _render_or_dot(output: Tensor, path: Path, options: dict) -> Path:
-    """An SVG when Graphviz's dot is installed, else the DOT text (and a note on how to render it)."""
-    viz.render(output, path.with_suffix(".dot"), **options)  # DOT text always: it needs no Graphviz
+    """An SVG when Graphviz's dot works, else the DOT text (and a note saying why)."""
+    dot_path = viz.render(output, path.with_suffix(".dot"), **options)  # DOT text always: it needs no Graphviz
     try:
         return viz.render(output, path, **options)
     except viz.GraphvizNotFoundError as missing:
         print(f"note: {missing}")
         return missing.dot_path
+    except viz.GraphvizError as failed:
+        print(f"note: {failed}; the graph is in {dot_path} as DOT text")
+        return dot_path
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    _check_output("--out", args.out)
     X, labels = make_seed_data(seed=args.seed)
     model, *_, loss = notebook_sample_graph(X[0], labels[0], 3, args.seed)
     loss.backward()
@@ -232,8 +269,8 @@ def run_graph(args: argparse.Namespace) -> int:
     options["highlight"] = None if args.backward else [model.W]
     try:
         path = viz.render(loss, args.out, **options)
-    except viz.GraphvizNotFoundError as missing:
-        raise UserError(str(missing)) from None
+    except viz.GraphvizError as failed:  # dot missing (the DOT text was written instead), failed or timed out
+        raise UserError(str(failed)) from None
     print(f"wrote {path}")
     return 0
 
@@ -247,22 +284,69 @@ def run_check(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- train / predict
 
 
+IRIS_TARGET = "species"
+
+
 def _load_training_data(source: str, target: str | None) -> Dataset:
     if source == "iris":
-        return load_iris()
+        data = load_iris()
+        if target not in (None, IRIS_TARGET):
+            columns = ", ".join([*data.feature_names, IRIS_TARGET])
+            raise UserError(f"--target {target}: iris's label column is {IRIS_TARGET!r} (its columns: {columns})")
+        return data
     data = load_csv(source, target=-1 if target is None else target)  # default: the last column
     if len(data.class_names) < 2:
         raise UserError(f"{source}: the label column has only one class ({data.class_names[0]}); need at least two")
     return data
 
 
+def _check_output(option: str, path: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    target = Path(path)
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"{option} {path}: the folder {target.parent} does not exist")
+    if target.is_dir():
+        raise UserError(f"{option} {path}: is a directory; give a file name")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: cannot write in the folder {target.parent}")
+
+
+def _quiet_numerics(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a command with numpy's floating-point warnings off: the command checks for inf and nan
+    itself and says what went wrong in one line, instead of numpy's RuntimeWarnings."""
+
+    @functools.wraps(run)
+    def quiet(args: argparse.Namespace) -> int:
+        with np.errstate(all="ignore"):
+            return run(args)
+
+    return quiet
+
+
+def _logits(model: SoftmaxClassifier, X: np.ndarray, where: str) -> np.ndarray:
+    """The model's outputs on `X`, refused if any overflowed to inf or nan."""
+    with no_grad():
+        logits = model(X).data
+    if not np.all(np.isfinite(logits)):
+        hint = _scale_hint(X)
+        raise UserError(f"{where}: the model's outputs overflow on this data" + (f" ({hint})" if hint else ""))
+    return logits
+
+
+def _scale_hint(X: np.ndarray) -> str:
+    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    return f"features as large as {largest:.3g}; scale them down" if largest > 1e6 else ""
+
+
+@_quiet_numerics
 def run_train(args: argparse.Namespace) -> int:
     if not 0 < args.test_size < 1:
         raise UserError(f"--test-size must be between 0 and 1, got {args.test_size}")
     # Check every output before training, so a bad path never leaves a partial set of files.
     for option, path in (("--save", args.save), ("--plot", args.plot)):
-        if path and not Path(path).resolve().parent.is_dir():
-            raise UserError(f"{option} {path}: the folder {Path(path).parent} does not exist")
+        if path:
+            _check_output(option, path)
     if args.plot:
         _require_matplotlib()
         if Path(args.plot).suffix.lower() not in PLOT_FORMATS:
@@ -276,8 +360,10 @@ def run_train(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, seed=args.seed, progress=not args.quiet,
     )
     if not np.isfinite(history["loss"][-1]):
-        raise UserError(f"training diverged (loss {history['loss'][-1]}); try a smaller --lr")
-    accuracy = float(np.mean(model.predict(X_test) == y_test))
+        hint = _scale_hint(data.X) or "try a smaller --lr"
+        raise UserError(f"training diverged (loss {history['loss'][-1]}); {hint}")
+    _logits(model, X_train, args.data)
+    accuracy = float(np.mean(np.argmax(_logits(model, X_test, args.data), axis=-1) == y_test))
     print(f"final training loss: {history['loss'][-1]:.4f}")
     print(f"test accuracy: {accuracy:.3f}")
     if args.save:
@@ -289,6 +375,7 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_quiet_numerics
 def run_predict(args: argparse.Namespace) -> int:
     model = SoftmaxClassifier.load(args.model)
     data = load_csv(args.data, target=args.target)
@@ -297,8 +384,9 @@ def run_predict(args: argparse.Namespace) -> int:
             f"{args.data}: has {data.X.shape[1]} feature columns but the model expects {model.num_features}"
             + ("" if args.target else " (use --target to drop a label column)")
         )
+    labels = np.argmax(_logits(model, data.X, args.data), axis=-1)
     names = model.class_names
-    for label in model.predict(data.X):
+    for label in labels:
         print(names[label] if names else label)
     return 0
 
@@ -323,11 +411,10 @@ def _plot(history: dict[str, list[float]], path: str) -> None:
     right.plot(epochs, history["accuracy"])
     right.set(xlabel="epoch", ylabel="accuracy", title="training accuracy", ylim=(0, 1.05))
     fig.tight_layout()
-    suffix = Path(path).suffix.lower()
-    temp = Path(path).with_name(f".{Path(path).name}.tmp{suffix}")
-    fig.savefig(temp, format=suffix.lstrip("."))
-    plt.close(fig)
-    temp.replace(path)
+    try:
+        atomic_write(path, lambda file: fig.savefig(file, format=Path(path).suffix.lower().lstrip(".")))
+    finally:
+        plt.close(fig)
 
 
 if __name__ == "__main__":

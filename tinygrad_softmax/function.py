@@ -43,9 +43,6 @@ class _GradMode(threading.local):
     anomaly = anomaly.enabled_by_environment()  # TINYGRAD_SOFTMAX_ANOMALY=1 turns it on everywhere
     scope: Scope | None = None
 
-    def __init__(self) -> None:
-        self.previous: list[tuple[str, bool]] = []
-
 
 _grad_mode = _GradMode()
 
@@ -61,18 +58,24 @@ class _GradModeSwitch:
     _switch: ClassVar[str] = "enabled"
     _target: ClassVar[bool]
 
+    def __init__(self) -> None:
+        # Each block remembers its own switch's previous value, so blocks that end out of
+        # order (a generator suspended inside one) restore the right thing.
+        self._previous: list[bool] = []
+
     def __enter__(self) -> None:
-        _grad_mode.previous.append((self._switch, getattr(_grad_mode, self._switch)))
+        self._previous.append(getattr(_grad_mode, self._switch))
         setattr(_grad_mode, self._switch, self._target)
 
     def __exit__(self, *exc_info: object) -> None:
-        switch, value = _grad_mode.previous.pop()
-        setattr(_grad_mode, switch, value)
+        setattr(_grad_mode, self._switch, self._previous.pop())
 
     def __call__(self, func: _F) -> _F:
+        switch = type(self)
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
+            with switch():  # a fresh block per call: calls may overlap in threads or recursion
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -221,7 +224,7 @@ class Function:
         ctx = Context(tuple(needs) if record else (False,) * len(inputs), kwargs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
-        except (ValueError, IndexError) as exc:
+        except (ValueError, IndexError, TypeError) as exc:
             error = _forward_error(cls, arrays, exc)
             if error is exc:  # re-raise unchanged rather than making exc its own __cause__
                 raise
@@ -241,10 +244,27 @@ class Function:
 
 
 def _as_constant(value: Any) -> np.ndarray:
+    if isinstance(value, (list, tuple)) and _holds_tensor(value):
+        raise TypeError(
+            "a list or tuple holding Tensors cannot be an op's input: it would be used as a constant "
+            "and no gradient would reach those Tensors; combine them with Tensor ops instead"
+        )
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"cannot use {type(value).__name__} of dtype {array.dtype} as a tensor")
     return array
+
+
+def _holds_tensor(items: list | tuple) -> bool:
+    """Whether nested lists/tuples contain a Tensor (iteratively: no recursion)."""
+    stack = [items]
+    while stack:
+        for item in stack.pop():
+            if isinstance(item, _tensor.Tensor):
+                return True
+            if isinstance(item, (list, tuple)):
+                stack.append(item)
+    return False
 
 
 def _forward_error(cls: type[Function], arrays: list[np.ndarray], exc: Exception) -> Exception:

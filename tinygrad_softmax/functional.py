@@ -28,15 +28,18 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _max_shift(x: Tensor, axis: int) -> np.ndarray:
+def _max_shift(x: Tensor, axis: int, who: str) -> np.ndarray:
     """The per-row max, as a constant.
 
     Softmax is unchanged by subtracting any per-row constant, so no gradient is
     lost by keeping the shift out of the graph; it keeps exp() from overflowing.
     Rows whose max is not finite (all -inf) are shifted by 0 instead of giving nan.
     """
+    data = x.data
+    if not -data.ndim <= axis < data.ndim or data.size == 0:  # numpy's error would not name the op
+        raise ValueError(f"{who}: axis {axis} of a tensor of shape {data.shape} is out of range or empty")
     # the ufunc and method calls: np.max and np.all are Python wrappers, 3 us more per call of W1
-    shift = np.maximum.reduce(x.data, axis=axis, keepdims=True)
+    shift = np.maximum.reduce(data, axis=axis, keepdims=True)
     if not np.isfinite(shift).all():
         shift = np.where(np.isfinite(shift), shift, 0)
     return shift
@@ -51,7 +54,7 @@ def softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
     """
     x = _tensor(x)
     with scope("softmax", label="diag(a) - a a^T"):
-        exps = (x - _max_shift(x, axis)).exp()
+        exps = (x - _max_shift(x, axis, "softmax")).exp()
         return exps / exps.sum(axis=axis, keepdims=True)
 
 
@@ -61,7 +64,7 @@ def logsumexp(x: Tensor | Any, axis: int = -1, keepdims: bool = False) -> Tensor
     Shapes: ``(n, k) -> (n,)`` (``(n, 1)`` with keepdims).
     """
     x = _tensor(x)
-    shift = _max_shift(x, axis)
+    shift = _max_shift(x, axis, "logsumexp")
     with scope("logsumexp", label="softmax(x)"):
         summed = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
         return summed + (shift if keepdims else np.squeeze(shift, axis=axis))
@@ -111,6 +114,11 @@ def cross_entropy(
         if target_array.dtype.kind in "iu":
             losses = -_pick(log_probs, labels, axis)
         else:  # probabilities are data, not a precision choice: use the logits' dtype
+            infinite = ~np.isfinite(log_probs.data)
+            if infinite.any() and not (target_array[infinite] != 0).any():  # else the loss is truly inf
+                # a -inf logit gives log p = -inf, and 0 * -inf would be nan where the target
+                # is 0; the clipped entries get gradient 0, which is what 0 * d(log p) is anyway
+                log_probs = log_probs.clip(low=float(np.finfo(log_probs.dtype).min))
             losses = -(log_probs * target_array.astype(logits.dtype, copy=False)).sum(axis=axis)
         if reduction == "none":
             return losses

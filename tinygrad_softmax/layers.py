@@ -40,14 +40,24 @@ class Dense(Layer):
         self.bias = rng.standard_normal(output_size)
 
     def forward(self, input: np.ndarray) -> np.ndarray:
-        self.input = np.asarray(input, dtype=np.float64)
+        x = np.asarray(input, dtype=np.float64)
+        if x.ndim not in (1, 2) or x.shape[0] != self.weights.shape[1]:
+            raise ValueError(
+                f"Dense.forward: expected a sample ({self.weights.shape[1]},) or columns "
+                f"({self.weights.shape[1]}, b), got shape {x.shape}"
+            )
+        self.input = x
         bias = self.bias if self.input.ndim == 1 else self.bias[:, None]
         self.output = self.weights @ self.input + bias
         return self.output
 
     def backward(self, output_gradient: np.ndarray, learning_rate: float) -> np.ndarray:
+        if self.input is None:
+            raise RuntimeError("Dense.backward: call forward first (backward needs the input it saw)")
         g = np.asarray(output_gradient)
         x = self.input
+        if g.shape != self.output.shape:
+            raise ValueError(f"Dense.backward: output_gradient has shape {g.shape}, the output had {self.output.shape}")
         if g.ndim == 1:
             weights_gradient, bias_gradient = np.outer(g, x), g
         else:  # columns: sum the per-sample gradients
@@ -76,6 +86,8 @@ class Softmax(Layer):
 
     def backward(self, output_gradient: np.ndarray, learning_rate: float = 0.0) -> np.ndarray:
         a = self.output
+        if a is None:
+            raise RuntimeError("Softmax.backward: call forward first (backward needs the output a)")
         return a * (output_gradient - np.sum(a * output_gradient, axis=0, keepdims=True))
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import functional as F
+from ._files import atomic_write
 from .function import no_grad, scope
 from .optim import SGD, Adam, Optimizer
 from .tensor import Tensor
@@ -99,20 +99,13 @@ class SoftmaxClassifier:
 
         The file is written under a temporary name in the same folder and renamed
         over `path` only when complete, so a crash never leaves a half-written model.
+        It gets the permissions of any new file (``0o666`` minus the umask).
+
+        Raises:
+            OSError: saying ``cannot write PATH: reason`` (a missing folder, `path` is a folder...).
         """
-        path = Path(path)
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                extra = {} if self.class_names is None else {"class_names": np.array(self.class_names, dtype=str)}
-                np.savez(file, format=np.array(_FORMAT), W=self.W.data, **extra)
-                file.flush()
-                os.fsync(file.fileno())
-            os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is not secret
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        extra = {} if self.class_names is None else {"class_names": np.array(self.class_names, dtype=str)}
+        atomic_write(path, lambda file: np.savez(file, format=np.array(_FORMAT), W=self.W.data, **extra))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SoftmaxClassifier:
@@ -140,12 +133,6 @@ class SoftmaxClassifier:
                 raise ValueError(f"{path}: class_names must be {weights.shape[0]} strings, got {names.shape}")
             model.class_names = names.tolist()
         return model
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def fit(
@@ -180,9 +167,9 @@ def fit(
     y = np.asarray(y)
     if X.ndim != 2 or y.shape != (X.shape[0],):
         raise ValueError(f"fit: expected X of shape (n, features) and y of shape (n,), got {X.shape} and {y.shape}")
-    if not (isinstance(epochs, int) and epochs >= 1):
+    if not (isinstance(epochs, numbers.Integral) and epochs >= 1):
         raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
-    if not (isinstance(batch_size, int) and batch_size >= 1):
+    if not (isinstance(batch_size, numbers.Integral) and batch_size >= 1):
         raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
     opt = _make_optimizer(optimizer, model, lr)
     rng = np.random.default_rng(seed)

@@ -311,7 +311,10 @@ class Max(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         x, out = ctx.saved_tensors
-        is_max = x == _expand_reduced(out, ctx)
+        out = _expand_reduced(out, ctx)
+        is_max = x == out
+        if np.isnan(out).any():  # a nan is the max of its slice (as numpy says): it gets g
+            is_max |= np.isnan(x) & np.isnan(out)
         ties = np.add.reduce(is_max, axis=ctx.axis, keepdims=True, dtype=grad.dtype)
         return is_max * (_expand_reduced(grad, ctx) / ties)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
@@ -21,7 +22,7 @@ class Optimizer:
                 raise TypeError(
                     f"{type(self).__name__}: parameter {index} must be a leaf Tensor with requires_grad=True"
                 )
-        if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
+        if not (isinstance(lr, numbers.Real) and np.isfinite(lr) and lr > 0):
             raise ValueError(f"{type(self).__name__}: learning rate must be a positive number, got {lr!r}")
         self.lr = float(lr)
 
@@ -55,7 +56,9 @@ class SGD(Optimizer):
                 velocity = self._velocity[index]
                 velocity = update.copy() if velocity is None else self.momentum * velocity + update
                 self._velocity[index] = update = velocity
-            p.data -= self.lr * update
+            # A new array, not an in-place edit: ops saved p.data for their backward, so
+            # editing it in place would silently change the gradient of a graph kept alive.
+            p.data = p.data - self.lr * update
 
 
 class Adam(Optimizer):
@@ -88,4 +91,4 @@ class Adam(Optimizer):
             mean += (1 - beta1) * p.grad
             square *= beta2
             square += (1 - beta2) * p.grad**2
-            p.data -= self.lr * (mean / correction1) / (np.sqrt(square / correction2) + self.eps)
+            p.data = p.data - self.lr * (mean / correction1) / (np.sqrt(square / correction2) + self.eps)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
@@ -9,7 +11,7 @@ import numpy as np
 
 from . import ops
 from .autograd import run_backward
-from .function import Context, Function, Scope
+from .function import Context, Function, Scope, _holds_tensor
 
 ArrayLike = Any  # numbers, nested lists, numpy arrays, Tensors
 
@@ -52,6 +54,14 @@ class Tensor:
     ) -> None:
         if isinstance(data, Tensor):
             data = data.data
+        elif type(data) is int and dtype is None:
+            data = float(data)  # a Python int too large for int64 must not become an object array
+        elif isinstance(data, (list, tuple)) and _holds_tensor(data):
+            warnings.warn(
+                "Tensor: building a tensor from a list holding Tensors copies their values; "
+                "no gradient will flow back to them",
+                stacklevel=2,
+            )
         try:
             array = np.array(data, dtype=dtype)
         except ValueError as exc:  # e.g. ragged nested lists
@@ -240,6 +250,15 @@ class Tensor:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The rows ``t[0], t[1], ...`` (each one a recorded getitem, so gradients flow)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __contains__(self, value: Any) -> bool:
+        return bool(np.any(self.data == (value.data if isinstance(value, Tensor) else value)))
 
     def __repr__(self) -> str:
         values = np.array2string(self.data, precision=4, threshold=20, edgeitems=3, separator=", ", prefix="Tensor(")

@@ -17,7 +17,6 @@ import itertools
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from ._files import atomic_write
 from .autograd import run_backward
 from .function import Scope, register_op
 from .tensor import Tensor
@@ -46,7 +46,11 @@ INSTALL_HINT = (
 )
 
 
-class GraphvizNotFoundError(RuntimeError):
+class GraphvizError(RuntimeError):
+    """Graphviz's ``dot`` program could not make the picture: it failed, timed out, or is missing."""
+
+
+class GraphvizNotFoundError(GraphvizError):
     """The ``dot`` program is missing; the DOT text was written instead (``dot_path``)."""
 
     def __init__(self, message: str, dot_path: Path) -> None:
@@ -351,6 +355,9 @@ def _edge(dot: graphviz.Digraph, tail: str, head: str, backward: bool, lit: bool
 # -------------------------------------------------------------------------- render
 
 
+_DOT_TIMEOUT = 120  # seconds `render` waits for dot
+
+
 def render(output: Tensor, path: str | os.PathLike[str], **to_dot_kwargs: Any) -> Path:
     """Write the graph of `output` to `path`; the suffix picks the format.
 
@@ -359,6 +366,12 @@ def render(output: Tensor, path: str | os.PathLike[str], **to_dot_kwargs: Any) -
     next to `path` (same name, ``.dot`` suffix) and `GraphvizNotFoundError` says so.
     The file appears whole or not at all (written under a temporary name, then renamed).
 
+    Raises:
+        GraphvizNotFoundError: ``dot`` is not installed (the DOT text was written instead).
+        GraphvizError: ``dot`` failed or timed out; its message has the format and dot's error output.
+        ValueError: an unknown suffix.
+        OSError: `path` cannot be written (``cannot write PATH: reason``).
+
     Returns:
         The path written.
     """
@@ -366,10 +379,10 @@ def render(output: Tensor, path: str | os.PathLike[str], **to_dot_kwargs: Any) -
     suffix = path.suffix.lower()
     source = to_dot(output, **to_dot_kwargs).source
     if suffix in (".dot", ".gv"):
-        _write_atomically(path, source.encode())
-        return path
+        return _write_atomically(path, source.encode())
     if suffix not in IMAGE_FORMATS:
         raise ValueError(f"render: unknown format {path.suffix!r}; use .svg, .png, .pdf, .dot or .gv")
+    image_format = IMAGE_FORMATS[suffix]
     dot_program = shutil.which("dot")
     if dot_program is None:
         dot_path = path.with_suffix(".dot")
@@ -377,30 +390,39 @@ def render(output: Tensor, path: str | os.PathLike[str], **to_dot_kwargs: Any) -
         raise GraphvizNotFoundError(
             f"render: cannot make {path.name} without the `dot` program; wrote the graph as DOT text to "
             f"{dot_path} instead. To get the picture, {INSTALL_HINT}, then run: "
-            f"dot -T{IMAGE_FORMATS[suffix]} {dot_path} -o {path}",
+            f"dot -T{image_format} {dot_path} -o {path}",
             dot_path,
         )
-    result = subprocess.run(  # a list of arguments: no shell ever parses the path
-        [dot_program, f"-T{IMAGE_FORMATS[suffix]}"], input=source.encode(), capture_output=True, timeout=120
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"render: dot failed: {result.stderr.decode(errors='replace').strip()}")
-    _write_atomically(path, result.stdout)
-    return path
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    failure = f"render: Graphviz's dot could not make {path.name} (format {image_format})"
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temp, 0o666 & ~mask)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        result = subprocess.run(  # a list of arguments: no shell ever parses the path
+            [dot_program, f"-T{image_format}"], input=source.encode(), capture_output=True, timeout=_DOT_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise GraphvizError(f"{failure}: {dot_program} took longer than {_DOT_TIMEOUT} s") from None
+    except OSError as exc:  # found but not runnable: a broken install, a wrong architecture...
+        raise GraphvizError(f"{failure}: cannot run {dot_program}: {exc.strerror or exc}") from None
+    if result.returncode != 0:
+        raise GraphvizError(f"{failure}: {dot_program} exited with {_exit_status(result.returncode)}"
+                            + _stderr_text(result.stderr))
+    return _write_atomically(path, result.stdout)
+
+
+def _exit_status(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"code {code}"
+
+
+def _stderr_text(stderr: bytes, limit: int = 500) -> str:
+    """dot's error output on one line (an error message must be one line), shortened if long."""
+    lines = (" ".join(line.split()) for line in stderr.decode(errors="replace").splitlines())
+    text = " / ".join(line for line in lines if line)
+    if not text:
+        return " and no error output"
+    return ": " + (text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _write_atomically(path: Path, content: bytes) -> Path:
+    return atomic_write(path, lambda file: file.write(content))
 
 
 # -------------------------------------------------------------------------- explain
