@@ -630,3 +630,13 @@ def test_a_training_loop_returning_only_w_is_told_to_return_the_losses(tmp_path)
     path.write_text(source)
     report = check(path, exercise=8)
     assert "it must return a pair (W, losses)" in failure_text(report, "one update")
+
+
+def test_an_endless_loop_is_stopped_with_a_clear_verdict():
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_softmax", "check", str(SOLUTIONS / "loops_forever.py"), "--time-limit", "1"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "stopped after 1 s" in done.stdout and "loop forever" in done.stdout
+    assert "Traceback" not in done.stderr

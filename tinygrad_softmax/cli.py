@@ -118,6 +118,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "-v", "--verbose", action="store_true", help="show every input case, not only one line per check"
     )
+    check.add_argument(
+        "--time-limit", type=float, default=120.0, metavar="SECONDS",
+        help="stop a file that seems to loop forever after this long (default 120; 0: no limit)",
+    )
     check.set_defaults(run=run_check)
 
     predict = commands.add_parser("predict", help="print the predicted class of each row of a CSV file")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import threading
 import types
+from collections.abc import Iterator
 
 from ..function import Function
 from .checks import check_op, describe
@@ -68,15 +72,51 @@ def run_cli(args: argparse.Namespace) -> int:
     one failed or the file could not be imported. A usage error (no such file,
     no such op or exercise) raises, and the CLI prints it with exit code 2.
     """
-    report = check(
-        args.file,
-        op=getattr(args, "op", None),
-        seed=getattr(args, "seed", 0),
-        verbose=getattr(args, "verbose", False),
-        exercise=getattr(args, "exercise", None),
-    )
+    limit = getattr(args, "time_limit", TIME_LIMIT)
+    try:
+        with _time_limit(limit):
+            report = check(
+                args.file,
+                op=getattr(args, "op", None),
+                seed=getattr(args, "seed", 0),
+                verbose=getattr(args, "verbose", False),
+                exercise=getattr(args, "exercise", None),
+            )
+    except _TimedOut:
+        print(
+            f"FAILED: checking {args.file} stopped after {limit:g} s: the file or one of its ops seems to "
+            "loop forever (look for a while loop that never ends); --time-limit changes the limit"
+        )
+        return 1
     print(report.format())
     return report.exit_code
+
+
+TIME_LIMIT = 120.0  # seconds: a student's endless loop must not hang the checker
+
+
+class _TimedOut(BaseException):
+    """Raised by the alarm; a BaseException so the checks' `except Exception` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Stop the block after `seconds` (main thread on Unix; elsewhere no limit is possible)."""
+    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def find_functions(module: types.ModuleType) -> list[type[Function]]:
