@@ -572,3 +572,15 @@ def test_demo_into_a_closed_pipe_exits_quietly(tmp_path):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0, stderr
     assert stderr == ""
+
+
+def test_predict_names_target_when_the_label_column_is_still_there(tmp_path):
+    rows = ["a,b,label"] + [f"{i % 5},{(i * 3) % 7},{'yes' if i % 2 else 'no'}" for i in range(20)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    done = run("train", "--data", "d.csv", "--target", "label", "--epochs", "2", "--quiet", "--save", "m.npz",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = run("predict", "--model", "m.npz", "--data", "d.csv", cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "use --target COLUMN" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert run("predict", "--model", "m.npz", "--data", "d.csv", "--target", "label", cwd=tmp_path).returncode == 0

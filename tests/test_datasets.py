@@ -454,8 +454,11 @@ def test_split_mismatched_lengths():
 
 
 def test_split_too_few_samples():
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(ValueError, match=r"test_size=0.2 leaves the test set empty \(2 samples, smallest group 1\)"):
         train_test_split(np.zeros((2, 1)), np.array([0, 1]), test_size=0.2)
+    X, y = load_iris()[:2]
+    with pytest.raises(ValueError, match="leaves the training set empty"):
+        train_test_split(X, y, test_size=0.995)
 
 
 # ------------------------------------------------------------------ standardize

@@ -640,3 +640,14 @@ def test_an_endless_loop_is_stopped_with_a_clear_verdict():
     assert done.returncode == 1, done.stderr
     assert "stopped after 1 s" in done.stdout and "loop forever" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_trivially_passing_column_does_not_add_the_column_vector_hint():
+    # Softmax along an axis of length 1 is constant, so (4, 1) "passes" any backward that
+    # multiplies by (1 - a); that must not be read as "right for columns, wrong for 1-D".
+    from tinygrad_softmax.exercises import hints
+
+    report = check(SOLUTIONS / "wrong_softmax_forgot_grad.py")
+    text = failure_text(report, GRADCHECK)
+    assert "backward ignores grad" in text
+    assert hints.COLUMN_ONLY not in text

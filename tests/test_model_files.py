@@ -441,3 +441,12 @@ def test_load_error_messages_are_one_line(tmp_path):
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     message = assert_not_a_model(path)
     assert "\n" not in message
+
+
+def test_a_pickled_file_is_refused_without_advising_an_unsafe_load(tmp_path):
+    path = tmp_path / "evil.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError) as info:
+        SoftmaxClassifier.load(path)
+    message = str(info.value)
+    assert "pickled objects, which are never loaded" in message and "allow_pickle" not in message

@@ -379,3 +379,23 @@ def test_cli_demo_falls_back_to_dot_text_when_dot_fails(tmp_path, failing_dot):
     assert len(notes) == 3 and all("syntax error in line 1" in note for note in notes)
     assert f"the graph is in {os.path.join('out', 'graph.dot')} as DOT text" in notes[0]
     assert f"wrote {os.path.join('out', 'graph.dot')}" in done.stdout
+
+
+def test_explain_counts_exponentially_many_paths_without_walking_them():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x
+    for _ in range(40):  # 2**40 paths from the sum back to x
+        y = y * 0.5 + y * 0.5
+    text = viz.explain(y.sum(), x)
+    assert f"sum over the {2**40} paths" in text and f"({2**40 - 6} more paths)" in text
+
+
+def test_html_like_names_stay_text():
+    x = Tensor([1.0], requires_grad=True)
+    with F.scope("<b>softmax</b>", label="<g>"):
+        y = x.exp()
+    source = viz.to_dot(y.sum(), collapse=True, backward=True).source
+    assert 'label="<b>softmax</b>"' in source and 'label="<g>"' in source
+    if HAS_DOT:
+        svg = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True).stdout
+        assert b"&lt;b&gt;softmax&lt;/b&gt;" in svg

@@ -382,7 +382,12 @@ def run_train(args: argparse.Namespace) -> int:
 @_quiet_numerics
 def run_predict(args: argparse.Namespace) -> int:
     model = SoftmaxClassifier.load(args.model)
-    data = load_csv(args.data, target=args.target)
+    try:
+        data = load_csv(args.data, target=args.target)
+    except ValueError as exc:
+        if args.target is None and "is not a number" in str(exc):  # most often: the label column is still there
+            raise UserError(f"{exc} (use --target COLUMN to leave out a label column)") from None
+        raise
     if data.X.shape[1] != model.num_features:
         raise UserError(
             f"{args.data}: has {data.X.shape[1]} feature columns but the model expects {model.num_features}"

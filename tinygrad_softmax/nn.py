@@ -116,7 +116,12 @@ class SoftmaxClassifier:
         except FileNotFoundError:
             raise ValueError(f"{path}: no such model file") from None
         except Exception as exc:  # zip, npy and pickle refusals all mean "not a model file"
-            raise ValueError(f"{path}: not a tinygrad_softmax model file ({exc})") from None
+            # numpy's own text would suggest allow_pickle=True: never advise an unsafe load
+            reason = "it holds pickled objects, which are never loaded" if "pickle" in str(exc) else "unreadable"
+            raise ValueError(
+                f"{path}: not a tinygrad_softmax model file ({reason}); expected a .npz written by "
+                "SoftmaxClassifier.save or `tinygrad-softmax train --save`"
+            ) from None
         marker = contents.get("format", np.array(""))
         if marker.shape != () or marker.dtype.kind != "U" or marker.item() != _FORMAT or "W" not in contents:
             raise ValueError(f"{path}: not a tinygrad_softmax model file (keys {sorted(contents)})")

@@ -163,8 +163,12 @@ def _kind(t: Tensor, output: Tensor) -> str:
 
 
 def _escape(text: str) -> str:
-    """Keep user text literal in a DOT label: a backslash would otherwise start an escape like \\n."""
-    return text.replace("\\", "\\\\")
+    """Keep user text literal in a DOT label.
+
+    A backslash would otherwise start an escape like \\n, and a label written ``<...>``
+    would be read as Graphviz's HTML-like markup (``nohtml`` keeps it quoted text).
+    """
+    return graphviz.nohtml(text.replace("\\", "\\\\"))
 
 
 def _summary(array: np.ndarray) -> str:
@@ -499,15 +503,21 @@ def _chain_rule_text(
     output: Tensor, wrt: Tensor, edges: dict[int, list[Tensor]], names: dict[int, str], limit: int = 6
 ) -> str:
     """``dL/dW = dz/dW x da/dz x dL/da`` for a chain; a sum of such products when paths split and join."""
+    # Count the paths without walking them: reused nodes make their number exponential
+    # (22 chained diamonds: 4 million). Every edge here leads on to wrt, so the search for
+    # the first few paths to print never meets a dead end.
+    counts: dict[int, int] = {id(wrt): 1}
+    order = graph_nodes(output)  # inputs first: a node's inputs are counted before it
+    for node in order:
+        if id(node) in edges:
+            counts[id(node)] = sum(counts.get(id(p), 0) for p in edges[id(node)])
+    total = counts.get(id(output), 0)
     paths: list[list[Tensor]] = []
     stack: list[list[Tensor]] = [[output]]
-    total = 0
-    while stack:
+    while stack and len(paths) < limit:
         path = stack.pop()
         if path[-1] is wrt:
-            total += 1
-            if len(paths) < limit:
-                paths.append(path)
+            paths.append(path)
             continue
         stack.extend([*path, parent] for parent in reversed(edges.get(id(path[-1]), [])))
     products = [

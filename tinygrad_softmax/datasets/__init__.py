@@ -174,7 +174,11 @@ def train_test_split(
     train_parts = [g[count:] for g, count in zip(groups, test_counts)]
     test, train = rng.permutation(np.concatenate(test_parts)), rng.permutation(np.concatenate(train_parts))
     if len(test) == 0 or len(train) == 0:
-        raise ValueError(f"train_test_split: {len(y)} samples are too few to split with test_size={test_size}")
+        empty = "test" if len(test) == 0 else "training"
+        raise ValueError(
+            f"train_test_split: test_size={test_size} leaves the {empty} set empty "
+            f"({len(y)} samples, smallest group {min(len(g) for g in groups)}); choose a test_size nearer 0.5"
+        )
     return X[train], X[test], y[train], y[test]
 
 
