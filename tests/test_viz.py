@@ -251,7 +251,7 @@ def test_cli_graph_command(tmp_path):
     assert "apt-get install graphviz" in result.stderr and (tmp_path / "g.dot").exists()
 
 
-def test_scope_costs_nothing_when_not_used_by_a_graph():
+def test_scope_is_recorded_inside_the_block_and_not_after():
     x = Tensor(np.ones(3), requires_grad=True)
     with F.scope("outer"):
         y = x.exp()

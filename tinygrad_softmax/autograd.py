@@ -175,13 +175,13 @@ def _fit_to_input(grad: object, parent: Tensor, fn: type, index: int) -> np.ndar
     if grad.dtype != dtype:
         if grad.dtype.kind not in "biuf":
             raise RuntimeError(
-                f"{_fn_name(fn)}.backward returned a gradient of dtype {grad.dtype} for input {index}"
+                f"{fn.__name__}.backward returned a gradient of dtype {grad.dtype} for input {index}"
             )
         grad = grad.astype(dtype)
     shape = parent.data.shape
     if grad.shape == shape:
         return grad
-    return unbroadcast(grad, shape, f"{_fn_name(fn)}.backward", index)
+    return unbroadcast(grad, shape, f"{fn.__name__}.backward", index)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], where: str = "backward", index: int = 0) -> np.ndarray:
@@ -209,7 +209,3 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], where: str = "backward
     # The sums already give `shape`; a reshape would return a view, which the engine
     # must then copy before keeping it as a .grad (sums over all axes give a scalar).
     return grad if type(grad) is np.ndarray and grad.shape == shape else np.asarray(grad).reshape(shape)
-
-
-def _fn_name(fn: type) -> str:
-    return fn.__name__
