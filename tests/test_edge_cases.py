@@ -9,7 +9,7 @@ import pytest
 
 from tinygrad_softmax import Function, Tensor, detect_anomaly, is_grad_enabled, no_grad
 from tinygrad_softmax import functional as F
-from tinygrad_softmax.function import _grad_mode
+from tinygrad_softmax.grad_mode import state as _grad_mode
 from tinygrad_softmax.layers import Dense, Softmax
 from tinygrad_softmax.nn import SoftmaxClassifier
 from tinygrad_softmax.optim import SGD, Adam

@@ -19,7 +19,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from tinygrad_softmax import Function, Tensor, autograd
+from tinygrad_softmax import Function, Tensor
 from tinygrad_softmax import functional as F
 from tinygrad_softmax.nn import SoftmaxClassifier
 from tinygrad_softmax.optim import SGD
@@ -60,40 +60,41 @@ def x():
     return Tensor(np.ones(4), requires_grad=True)
 
 
-# Calls per recorded op, forward, as measured: the method, Function.apply, Context.__init__,
-# forward, (save_for_backward), Tensor._make; a Python number adds _operand and _as_constant.
+# Python calls per recorded op, forward, as measured (CPython 3.11, numpy 2.4): the method, the
+# engine's apply, forward, and save_for_backward where the op saves; a margin of one call each.
 FORWARD_CALLS = {
-    "exp": (lambda x, c: x.exp(), 6),
-    "mul by a Python float": (lambda x, c: x * 0.5, 8),
-    "add two tensors": (lambda x, c: x + c, 6),
-    "sum over an axis": (lambda x, c: x.sum(axis=0), 6),
-    "mean": (lambda x, c: x.mean(), 6),
-    "slice": (lambda x, c: x[1:], 5),
-    "matmul": (lambda x, c: x @ c, 7),
+    "exp": (lambda x, c: x.exp(), 4),
+    "mul by a Python float": (lambda x, c: x * 0.5, 4),
+    "add two tensors": (lambda x, c: x + c, 3),
+    "sum over an axis": (lambda x, c: x.sum(axis=0), 4),
+    "mean": (lambda x, c: x.mean(), 4),
+    "slice": (lambda x, c: x[1:], 3),
+    "matmul": (lambda x, c: x @ c, 4),
 }
+MARGIN = 1
 
 
 @pytest.mark.parametrize("name", list(FORWARD_CALLS))
 def test_python_calls_per_recorded_op(name, x):
-    op, bound = FORWARD_CALLS[name]
+    op, measured = FORWARD_CALLS[name]
     c = Tensor(np.full(4, 2.0), requires_grad=True)
     calls = python_calls(op, x, c)
+    bound = measured + MARGIN
     assert sum(calls.values()) <= bound, f"{name}: {sum(calls.values())} Python calls, bound {bound}: {dict(calls)}"
     assert numpy_wrappers(calls) == [], f"{name} calls numpy's Python wrappers: {numpy_wrappers(calls)}"
 
 
 def test_python_calls_per_backward_node(x):
-    """Two per node: the op's backward and the copy-or-keep check of its gradient."""
+    """One Python call per node, the op's backward; a chain needs no heap, no helper per node."""
     h = x
     for _ in range(100):
         h = (h * 0.5 + 0.25).exp().log()
     out = h.sum()
     nodes = 4 * 100 + 1
     calls = python_calls(out.backward)
-    per_node = {name: count for name, count in calls.items() if count >= nodes}
-    assert per_node == {"ops.py:backward": nodes, "autograd.py:_is_private": nodes + 1}, dict(calls)
-    # run_backward itself, Tensor.backward, the seed and Sum's backward helpers: 6 more
-    assert sum(calls.values()) <= 2 * nodes + 1 + 6, dict(calls)
+    # the pass itself, the seed, Sum's backward helpers and a few first-time caches: 14 more, margin 10
+    assert sum(calls.values()) <= nodes + 14 + 10, dict(calls)
+    assert max(calls.values()) <= nodes, dict(calls)  # nothing else is called once per node
 
 
 def w1_step(loss_fn):
@@ -113,12 +114,13 @@ def w1_step(loss_fn):
 
 
 @pytest.mark.parametrize(
-    "loss_fn, bound",
-    # composite: 13 ops (4 in the model, 9 in cross_entropy), 14 backward nodes; fused: 5 ops
-    [(F.cross_entropy, 164), (F.softmax_cross_entropy, 62)],
+    "loss_fn, measured",
+    # composite: 13 ops (4 in the model, 9 in cross_entropy); fused: 5 ops; margin 10%
+    [(F.cross_entropy, 161), (F.softmax_cross_entropy, 61)],
     ids=["composite", "fused"],
 )
-def test_python_calls_per_w1_step(loss_fn, bound):
+def test_python_calls_per_w1_step(loss_fn, measured):
+    bound = int(measured * 1.1)
     calls = python_calls(w1_step(loss_fn))
     assert sum(calls.values()) <= bound, f"{sum(calls.values())} Python calls per W1 step, bound {bound}: {dict(calls)}"
     # What is left of numpy's Python layer in a step: the label check (.any / .all) and
@@ -155,20 +157,7 @@ def test_bytes_kept_alive_per_recorded_op():
     assert per_op <= 700, f"{per_op:.0f} bytes kept alive per recorded op"
 
 
-# ------------------------------------------------ the copy-free .grad store is safe
-
-
-def test_private_refcount_was_calibrated():
-    """The shortcut is on (on CPython 3.11 an array held by one variable reads 3 here)."""
-    assert autograd._PRIVATE_REFCOUNT > 0
-    alone = np.ones(3)
-    assert autograd._is_private(alone)
-    other = alone
-    assert not autograd._is_private(alone) and other is alone
-    assert not autograd._is_private(np.ones(3)[1:])  # a view: its base could be anywhere
-    frozen = np.ones(3)
-    frozen.flags.writeable = False
-    assert not autograd._is_private(frozen)
+# ------------------------------------------------ .grad arrays are stored without needless copies, safely
 
 
 def test_gradients_stored_without_copy_share_nothing(rng):
@@ -207,7 +196,7 @@ def test_gradients_stored_without_copy_share_nothing(rng):
     g = ReturnsGlobal.apply(r)
     out = (g * 1.0 + e).sum()
     out.backward()
-    out.backward()  # the second pass adds in place into every .grad
+    out.backward()  # the second pass adds to every .grad
     tensors = [a, b, s, e, v, r, g, out]
     for i, first in enumerate(tensors):
         assert first.grad.flags.owndata and first.grad.flags.writeable

@@ -9,22 +9,14 @@
     (3, 5)
 """
 
-from .function import (
-    Context,
-    Function,
-    Scope,
-    detect_anomaly,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-    register_op,
-    scope,
-    unregister_op,
-)
+from .autograd import BackwardError, grad
+from .function import Context, Function
+from .grad_mode import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .gradcheck import GradcheckError, gradcheck, jacobian
-from .tensor import Tensor
+from .tensor import Tensor, register_op, unregister_op
 
 __all__ = [
+    "BackwardError",
     "Context",
     "Function",
     "GradcheckError",
@@ -32,6 +24,7 @@ __all__ = [
     "Tensor",
     "detect_anomaly",
     "enable_grad",
+    "grad",
     "gradcheck",
     "is_grad_enabled",
     "jacobian",
@@ -41,7 +34,4 @@ __all__ = [
     "unregister_op",
 ]
 
-# Imported for its effect: viz adds Tensor.graph() (the engine itself never imports viz).
-from . import viz  # noqa: F401
-
-__version__ = "0.1.0"
+__version__ = "0.2.0"

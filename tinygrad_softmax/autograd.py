@@ -1,211 +1,380 @@
-"""The backward pass: topological order, the chain rule, and broadcasting undone in one place."""
+"""The backward pass: reverse topological order, the chain rule, broadcasting undone, and `grad()`.
+
+It knows the graph only through this interface of a node (a Tensor is one):
+
+- ``data``: the node's array (its shape and dtype are what its gradient must have);
+- ``grad``: where `accumulate` adds a finished gradient;
+- ``_seq``: a number from `next_number`, always larger than its inputs' numbers;
+- ``_requires_grad``: whether gradients flow into it;
+- ``_ctx``: None for a leaf, else the op that made it (a `Function` instance) with
+  ``_parents`` (its inputs: nodes, or constants), ``needs_input_grad``, ``saved_tensors``
+  and ``backward(ctx, grad)``.
+
+Nothing here imports Tensor, Function or ops.
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
+import itertools
+import threading
+import weakref
+from collections.abc import Sequence
 from heapq import heappop, heappush
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from . import anomaly
-from .function import _grad_mode
+from .grad_mode import state
 
-if TYPE_CHECKING:
-    from .tensor import Tensor
+next_number = itertools.count().__next__  # creation numbers of nodes, and stamps of in-place updates
 
 
-def topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor `root` depends on that requires grad, inputs before the ops that use them.
+class BackwardError(RuntimeError):
+    """A backward broke the contract: the wrong number of gradients, a shape or dtype that cannot be used...
 
-    Iterative depth-first search, so a chain of 100,000 ops needs no recursion.
-    (`run_backward` does not need it: it visits tensors newest first, see there.)
+    Attributes:
+        op: the op's short name (``"mul"``).
+        function: the Function subclass.
+        input_index: which input the gradient was for, or None.
+        got: what the backward returned (a count, a shape, a dtype, or the exception it raised).
+        expected: what it should have returned, or None.
+        reason: ``"count"``, ``"shape"``, ``"dtype"``, ``"read-only"``, ``"raised"``, ``"freed"`` or ``"modified"``.
     """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
+
+    def __init__(self, message: str, function: type, reason: str, input_index: int | None = None,
+                 got: Any = None, expected: Any = None) -> None:
+        super().__init__(f"{function.name}: {message}")
+        self.op, self.function, self.reason = function.name, function, reason
+        self.input_index, self.got, self.expected = input_index, got, expected
+
+
+# ------------------------------------------------------------------ in-place updates
+
+_lock = threading.Lock()  # around every change of a .grad, so concurrent passes lose no update
+_updated: dict[int, tuple[int, weakref.ref]] = {}  # id(owner array) -> (stamp, ref) of its newest in-place update
+_newest_update = -1
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def note_inplace(array: np.ndarray) -> None:
+    """Record that `array`'s memory was just changed in place, so stale saved data is caught in backward."""
+    global _newest_update
+    owner, stamp = _owner(array), next_number()
+    key = id(owner)
+
+    def forget(ref: weakref.ref, key: int = key) -> None:
+        if _updated.get(key, (0, None))[1] is ref:
+            del _updated[key]
+
+    _updated[key] = (stamp, weakref.ref(owner, forget))
+    _newest_update = stamp
+
+
+def _check_saved(node: Any, ctx: Any) -> None:
+    """Refuse to run a backward whose saved arrays were changed in place after the op saved them."""
+    saved = ctx.saved_tensors
+    for array in saved if type(saved) is tuple else ():
+        if not isinstance(array, np.ndarray):
             continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node.parents:
-            if parent._requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
-
-
-def run_backward(
-    root: Tensor, seed: np.ndarray, capture: Iterable[Tensor] | None = None
-) -> dict[int, np.ndarray] | None:
-    """Apply the chain rule from `root` (whose gradient is `seed`) back to the leaves.
-
-    With `capture` None, every tensor on the way that requires grad gets its
-    gradient added to ``.grad``. With `capture` given, no ``.grad`` is touched and
-    the gradients of those tensors are returned, keyed by ``id(tensor)``.
-
-    Gradients flowing in this pass are kept in a local dict and only added to
-    ``.grad`` at the end of each node's turn, so a second backward() over the same
-    graph adds exactly the same amounts again.
-
-    Order: every tensor has a creation number (``_seq``) and an op's output is always
-    newer than its inputs, so taking the pending tensors newest first (a heap) visits
-    each one after all the ops that use it: a reverse topological order without a
-    separate graph walk (`topological_order` costs 0.39 us per node on a 2,000-op
-    chain, the heap 0.21 us). Only tensors some gradient reached are ever visited.
-    """
-    wanted = None if capture is None else {id(t) for t in capture}
-    captured: dict[int, np.ndarray] = {}
-    pending: dict[int, np.ndarray] = {id(root): seed}
-    # (-number, id, tensor): the id breaks ties (a pickled or copied tensor keeps its
-    # number), so two tensors are never compared
-    queue: list[tuple[int, int, Tensor]] = [(-root._seq, id(root), root)]
-    ndarray = np.ndarray
-    check_anomalies = _grad_mode.anomaly  # read once per pass
-    while queue:
-        node = heappop(queue)[2]
-        grad = pending.pop(id(node))
-        if wanted is None:
-            if node.grad is None:
-                # .grad must own its memory: the flowing array may also be another
-                # tensor's gradient (add passes the same array to both inputs) or a view.
-                # A private array (only `grad` refers to it) is stored as is, not copied:
-                # W4 0.17 us less per op, W3's composite step 0.33 MiB lower at its peak.
-                node.grad = grad if _is_private(grad) else grad.copy()
-            else:
-                node.grad += grad
-        elif id(node) in wanted:
-            captured[id(node)] = grad
-        fn = node._fn
-        if fn is None:
-            continue
-        if fn.__module__ != _BUILTIN_OPS:
-            # A user's backward gets a read-only view: the same array may be another
-            # tensor's gradient too (add hands one array to both inputs), so an in-place
-            # edit would silently corrupt it. Built-in ops are tested never to do that.
-            grad = grad.view()
-            grad.flags.writeable = False
-        try:
-            input_grads = fn.backward(node._ctx, grad)
-        except (ValueError, TypeError, IndexError) as exc:
-            hint = " (a backward must not modify grad or saved arrays in place)" if "read-only" in str(exc) else ""
-            raise RuntimeError(f"{fn.__name__}.backward failed: {type(exc).__name__}: {exc}{hint}") from exc
-        if type(input_grads) is not tuple:
-            input_grads = tuple(input_grads) if type(input_grads) is list else (input_grads,)
-        parents = node._parents
-        if len(input_grads) != len(parents):
-            raise RuntimeError(
-                f"{fn.__name__}.backward returned {len(input_grads)} gradient(s) "
-                f"but the op has {len(parents)} input(s); return one per input (None where not needed)"
+        owner = _owner(array)
+        stamp, ref = _updated.get(id(owner), (-1, None))
+        if stamp > node._seq and ref() is owner:
+            holders = [(i, p) for i, p in enumerate(ctx._parents) if hasattr(p, "_ctx") and _owner(p.data) is owner]
+            index, holder = holders[0] if holders else (None, node)
+            who = "its output" if index is None else f"input {index}"
+            raise BackwardError(
+                f"{who} {holder.name or ''} {holder.data.shape} was changed in place (+=, -=, ... under no_grad) "
+                "after this op saved it for backward, so this graph's gradients would be wrong; compute the "
+                "forward again after the update",
+                type(ctx), "modified", index,
             )
-        if check_anomalies:
-            site = getattr(node._ctx, "_anomaly_site", "an unknown place (recorded outside detect_anomaly)")
-            anomaly.check_backward(fn.name, input_grads, parents, site)
-        needs = node._ctx.needs_input_grad
-        for index in range(len(parents)):
-            parent_grad = input_grads[index]
-            # needs_input_grad is False for constants, which the graph keeps as bare arrays
-            if parent_grad is None or not needs[index]:
+
+
+class _Freed:
+    """Stands in for the saved arrays of an op whose graph a backward with ``retain_graph=False`` freed."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __iter__(self) -> Any:
+        raise RuntimeError(
+            f"{self.name}: backward through this graph a second time, but its saved arrays were freed "
+            "by an earlier backward with retain_graph=False; pass retain_graph=True the first time"
+        )
+
+    __len__ = __getitem__ = __iter__
+
+
+# ---------------------------------------------------------------------- the pass
+
+
+def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_graph: bool = True) -> tuple[list, list]:
+    """The gradient of ``sum(root * seed)`` at every node it reaches: ``(nodes, gradients)``, outputs first.
+
+    Order: an op's output is always numbered after its inputs, so taking the waiting
+    nodes largest number first (a heap) visits each after every op that uses it. When
+    only one node is waiting (a chain) it is next without the heap. The gradients in
+    flight stay in local variables: nothing outside changes, whatever is raised.
+    """
+    pending: dict[int, np.ndarray] = {}
+    queue: list[tuple[int, int, Any]] = []  # (-number, id, node): ids break ties, nodes are never compared
+    for root, seed in zip(roots, seeds):
+        _send(pending, queue, root, seed)
+    nodes, grads_in = [], []  # the visited nodes and their gradients (two lists: no tuple per node)
+    checked_after = _newest_update  # nodes older than the newest in-place update get their saved data checked
+    unusual = state.anomaly or not retain_graph
+    ndarray = np.ndarray
+    node = None
+    while node is not None or queue:
+        if node is None:
+            node = heappop(queue)[2]
+            grad = pending.pop(id(node))
+        nodes.append(node)
+        grads_in.append(grad)
+        ctx = node._ctx
+        if ctx is None:
+            node = None
+            continue
+        fn = type(ctx)
+        if node._seq < checked_after:
+            _check_saved(node, ctx)
+        trusted = fn._trusted
+        try:
+            # A user's backward gets a read-only view: the same array may be another node's gradient.
+            grads = fn.backward(ctx, grad if trusted else _read_only(grad))
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _backward_failed(fn, exc) from exc
+        parents = ctx._parents
+        if type(grads) is not tuple:
+            grads = (grads,) if type(grads) is ndarray else tuple(grads) if type(grads) is list else (grads,)
+        if len(grads) != len(parents):
+            _count_error(fn, len(grads), len(parents))
+        if unusual:
+            if state.anomaly:
+                anomaly.check_backward(fn.name, grads, parents, getattr(ctx, "_anomaly_site", "an unknown place"))
+            if not retain_graph and ctx.saved_tensors:
+                ctx.saved_tensors = _Freed(fn.name)
+        incoming, node = grad, None  # node: the next one, when it is the only one waiting
+        for index in _WANTED[ctx.needs_input_grad]:
+            parent_grad = grads[index]
+            if parent_grad is None:
                 continue
             parent = parents[index]
-            if not parent._requires_grad:
-                continue
+            if parent_grad is incoming:  # Add passes grad on as it is; every node keeps its own .grad
+                parent_grad = parent_grad.copy()
             data = parent.data
-            if type(parent_grad) is not ndarray or parent_grad.shape != data.shape or parent_grad.dtype != data.dtype:
-                parent_grad = _fit_to_input(parent_grad, parent, fn, index)  # only when shapes differ
-            key = id(parent)
-            if key in pending:
-                pending[key] = pending[key] + parent_grad  # never in place: arrays may be shared
+            if not trusted or type(parent_grad) is not ndarray or parent_grad.shape != data.shape \
+                    or (parent_grad.dtype is not data.dtype and parent_grad.dtype != data.dtype):
+                parent_grad = _fit(parent_grad, data, fn, index, trusted)
+            if node is None and not queue:
+                node, grad = parent, parent_grad
+            elif node is parent:
+                grad = _sum(grad, parent_grad)
             else:
-                pending[key] = parent_grad
-                heappush(queue, (-parent._seq, key, parent))
-        # Drop this turn's references, so that _is_private sees only `pending`'s next turn.
-        input_grads = parent_grad = grad = None
-    return captured if wanted is not None else None
+                if node is not None:
+                    _send(pending, queue, node, grad)
+                    node = None
+                _send(pending, queue, parent, parent_grad)
+    return nodes, grads_in
 
 
-_BUILTIN_OPS = "tinygrad_softmax.ops"
+def _read_only(grad: np.ndarray) -> np.ndarray:
+    view = grad.view()
+    view.flags.writeable = False
+    return view
 
 
-def _refcount_seen_by_callee(array: np.ndarray) -> int:
-    return sys.getrefcount(array)
+class _Indices(dict):
+    """needs_input_grad -> the indices of the inputs that want a gradient, worked out once per pattern."""
+
+    def __missing__(self, needs: tuple[bool, ...]) -> tuple[int, ...]:
+        self[needs] = indices = tuple(i for i, wanted in enumerate(needs) if wanted)
+        return indices
 
 
-def _calibrate_private_refcount() -> int:
-    """What `_is_private` reads for an array that its caller holds in one local variable.
-
-    Measured rather than assumed, because Python versions count references from the
-    stack differently; -1 (the shortcut never applies) if a second reference would
-    not show up in the count.
-    """
-    alone = np.empty(1)
-    count = _refcount_seen_by_callee(alone)
-    second = alone
-    return count if _refcount_seen_by_callee(second) == count + 1 else -1
+_WANTED = _Indices()
 
 
-_PRIVATE_REFCOUNT = _calibrate_private_refcount()
+def _backward_failed(fn: type, exc: Exception) -> BackwardError:
+    read_only = " (a backward must not modify grad or saved arrays in place)" if "read-only" in str(exc) else ""
+    return BackwardError(f"{fn.__name__}.backward failed: {type(exc).__name__}: {exc}{read_only}", fn,
+                         "read-only" if read_only else "raised", got=exc)
 
 
-def _is_private(array: np.ndarray) -> bool:
-    """True when the caller's one local variable is the only way to reach `array`'s memory.
-
-    The array must own its memory (every view keeps a reference to its base, so a
-    view of `array` anywhere would raise its count), be writeable, and be referred to
-    by nothing but the caller: no dict, tuple, other tensor's ``.grad`` or saved array.
-    """
-    return (
-        type(array) is np.ndarray
-        and array.base is None
-        and array.flags.writeable
-        and sys.getrefcount(array) == _PRIVATE_REFCOUNT
-    )
+def _count_error(fn: type, got: int, expected: int) -> None:
+    raise BackwardError(f"{fn.__name__}.backward returned {got} gradient(s) but the op has {expected} input(s); "
+                        "return one per input (None where not needed)", fn, "count", got=got, expected=expected)
 
 
-def _fit_to_input(grad: object, parent: Tensor, fn: type, index: int) -> np.ndarray:
-    """Check a backward's gradient and sum broadcast dimensions down to the input's shape."""
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(getattr(grad, "data", grad))
-    dtype = parent.data.dtype
-    if grad.dtype != dtype:
-        if grad.dtype.kind not in "biuf":
-            raise RuntimeError(
-                f"{fn.__name__}.backward returned a gradient of dtype {grad.dtype} for input {index}"
-            )
-        grad = grad.astype(dtype)
-    shape = parent.data.shape
-    if grad.shape == shape:
-        return grad
-    return unbroadcast(grad, shape, f"{fn.__name__}.backward", index)
+def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    total = a + b  # never in place: the arrays may be shared
+    return total if type(total) is np.ndarray else np.asarray(total)  # 0-d sums give numpy scalars
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], where: str = "backward", index: int = 0) -> np.ndarray:
+def _send(pending: dict, queue: list, node: Any, grad: np.ndarray) -> None:
+    key = id(node)
+    if key in pending:
+        pending[key] = _sum(pending[key], grad)
+    else:
+        pending[key] = grad
+        heappush(queue, (-node._seq, key, node))
+
+
+def _fit(grad: Any, data: np.ndarray, fn: type, index: int, trusted: bool) -> np.ndarray:
+    """Check a backward's gradient for input `index` and sum broadcast dimensions down to the input's shape."""
+    if not isinstance(grad, np.ndarray):
+        grad = getattr(grad, "data", grad)
+    kind = np.asarray(grad).dtype
+    if kind.kind not in "biuf":
+        raise BackwardError(f"{fn.__name__}.backward returned a gradient of dtype {kind} for input {index}; "
+                            "gradients must be real numbers", fn, "dtype", index, got=kind, expected=data.dtype)
+    grad = np.array(grad, dtype=data.dtype, copy=None if trusted else True)  # a user's array may be kept elsewhere
+    if grad.shape != data.shape:
+        grad = unbroadcast(grad, data.shape, fn, index)
+    return grad
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], fn: type, index: int = 0) -> np.ndarray:
     """Sum `grad` over the dimensions that broadcasting added or stretched, giving `shape`.
 
-    Raises RuntimeError naming `where`, the input `index` and both shapes when
-    `grad` is not a broadcast of `shape` (e.g. a transposed gradient).
+    Raises:
+        BackwardError: naming the op, the input `index` and both shapes, when `grad` is
+            not a broadcast of `shape` (a transposed gradient, say).
     """
     extra = grad.ndim - len(shape)
-    if extra < 0 or any(
-        size != 1 and size != grad_size for size, grad_size in zip(shape, grad.shape[extra:])
-    ):
-        raise RuntimeError(
-            f"{where}: gradient for input {index} has shape {grad.shape}, "
-            f"which cannot be summed to the input's shape {shape}"
-        )
-    stretched = tuple(
-        extra + i for i, (size, grad_size) in enumerate(zip(shape, grad.shape[extra:]))
-        if size == 1 and grad_size != 1
-    )
-    if stretched:  # np.add.reduce: ndarray.sum goes through a Python wrapper (1 us more)
+    if extra < 0 or any(size not in (1, got) for size, got in zip(shape, grad.shape[extra:])):
+        raise BackwardError(
+            f"{fn.__name__}.backward: gradient for input {index} has shape {grad.shape}, "
+            f"which cannot be summed to the input's shape {shape}", fn, "shape", index, grad.shape, shape)
+    stretched = tuple(extra + i for i, (size, got) in enumerate(zip(shape, grad.shape[extra:])) if size == 1 != got)
+    if stretched:
         grad = np.add.reduce(grad, axis=stretched, keepdims=True)
     if extra:
         grad = np.add.reduce(grad, axis=tuple(range(extra)))
-    # The sums already give `shape`; a reshape would return a view, which the engine
-    # must then copy before keeping it as a .grad (sums over all axes give a scalar).
-    return grad if type(grad) is np.ndarray and grad.shape == shape else np.asarray(grad).reshape(shape)
+    return np.asarray(grad)  # the sums give `shape` already; a 0-d sum is a numpy scalar
+
+
+def accumulate(nodes: list, grads: list) -> None:
+    """Add each gradient of a finished pass to its node's ``.grad``: all of them, or none if interrupted.
+
+    A ``.grad`` owns its memory (a view is copied; the pass gives no array to two nodes).
+    The adding is serialised, so passes in several threads into one shared leaf lose no update.
+    """
+    with _lock:
+        before = [node.grad for node in nodes]
+        try:
+            for node, grad, old in zip(nodes, grads, before):
+                if old is None:
+                    node.grad = grad if grad.base is None else grad.copy()
+                else:
+                    node.grad = _sum(old, grad)
+        except BaseException:
+            for node, old in zip(nodes, before):
+                node.grad = old
+            raise
+
+
+# --------------------------------------------------------------------- public API
+
+
+def grad(
+    outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool = True, allow_unused: bool = False
+) -> list[np.ndarray | None]:
+    """The gradients of `outputs` with respect to each of `inputs`, as a list; no ``.grad`` is touched.
+
+    Like ``torch.autograd.grad``: computes ``d sum(output * grad_output) / d input``.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad.
+        grad_outputs: one upstream gradient per output, shaped like it; may be None
+            (or hold None) only for one-element outputs, whose default is 1.
+        retain_graph: keep the saved arrays so that the graph can be differentiated again.
+        allow_unused: give None for an input the outputs do not depend on, instead of raising.
+
+    Returns:
+        One array per input, with the input's shape and dtype (or None, see `allow_unused`).
+
+    Example::
+
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        (dx,) = grad((x * x).sum(), x)      # array([2., 4.])
+    """
+    if grad_outputs is not None and not isinstance(outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    outputs, inputs = _listed(outputs, "outputs"), _listed(inputs, "inputs")
+    for index, x in enumerate(inputs):
+        if not x._requires_grad:
+            raise ValueError(f"grad: inputs[{index}] does not require grad, so it has no gradient")
+    nodes, grads = backward_pass(outputs, seeds(outputs, grad_outputs, "grad"), retain_graph)
+    found = {id(node): g for node, g in zip(nodes, grads)}
+    result: list[np.ndarray | None] = []
+    given: set[int] = set()
+    for index, x in enumerate(inputs):
+        g = found.get(id(x))
+        if g is None and not allow_unused:
+            raise ValueError(
+                f"grad: the outputs do not depend on inputs[{index}]; pass allow_unused=True to get None for it")
+        if g is not None and (g.base is not None or id(g) in given):
+            g = g.copy()
+        given.add(id(g))
+        result.append(g)
+    return result
+
+
+def _listed(items: Any, what: str) -> list:
+    items = list(items) if isinstance(items, (list, tuple)) else [items]
+    for index, item in enumerate(items):
+        if not hasattr(item, "_ctx"):
+            raise TypeError(f"grad: {what}[{index}] is a {type(item).__name__}, not a Tensor")
+    return items
+
+
+def seeds(outputs: Sequence[Any], grad_outputs: Sequence[Any] | None, who: str) -> list[np.ndarray]:
+    """The starting gradient of each output: given ones copied and checked, one-element outputs default to 1."""
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"{who}: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    result = []
+    for out, given in zip(outputs, grad_outputs):
+        data = out.data
+        if not out._requires_grad:
+            raise RuntimeError(
+                f"{who}: this tensor does not require grad: no input of the ops that made it "
+                "requires grad, or it was computed under no_grad()")
+        if given is None:
+            if data.size != 1:
+                raise RuntimeError(
+                    f"{who}: a gradient must be given for non-scalar outputs (this tensor has shape "
+                    f"{data.shape}); call backward(grad) with an array of that shape")
+            seed = np.empty_like(data)
+            seed.fill(1)
+        else:  # a copy: the caller's array must survive any backward, even a careless user op
+            seed = np.array(getattr(given, "data", given), dtype=data.dtype)
+            if seed.shape != data.shape:
+                raise ValueError(f"{who}: grad has shape {seed.shape} but the tensor has shape {data.shape}")
+        result.append(seed)
+    return result
+
+
+def topological_order(root: Any) -> list:
+    """Every node `root` depends on that requires grad, inputs before the ops that use them (no recursion)."""
+    order, visited = [], set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            parents = () if node._ctx is None else node._ctx._parents
+            stack.extend((p, False) for p in parents if getattr(p, "_requires_grad", False) and id(p) not in visited)
+    return order

@@ -20,7 +20,7 @@ from . import functional as F
 from . import viz
 from ._files import atomic_write
 from .datasets import Dataset, load_csv, load_iris, make_seed_data, train_test_split
-from .function import no_grad
+from .grad_mode import no_grad
 from .gradcheck import jacobian
 from .nn import SoftmaxClassifier, fit
 from .optim import SGD

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import ops
-from .function import scope
+from .grad_mode import scope
 from .tensor import Tensor
 
 Reduction = Literal["mean", "sum", "none"]

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import run_backward
-from .function import no_grad
+from . import autograd
+from .grad_mode import no_grad
 from .tensor import Tensor
 
 
@@ -108,12 +108,11 @@ def _call(fn: Callable[..., Tensor], inputs: tuple[Any, ...], who: str) -> Tenso
 
 
 def _gradients(out: Tensor, upstream: np.ndarray, wrt: list[Tensor]) -> list[np.ndarray]:
-    """d sum(out * upstream) / d t for each t in wrt, without touching any .grad."""
+    """d sum(out * upstream) / d t for each t in wrt (zeros where out does not depend on t); no .grad touched."""
     if not out.requires_grad:
         return [np.zeros_like(t.data) for t in wrt]
-    captured = run_backward(out, upstream, capture=wrt)
-    assert captured is not None
-    return [captured.get(id(t), np.zeros_like(t.data)) for t in wrt]
+    grads = autograd.grad(out, wrt, upstream, allow_unused=True)
+    return [np.zeros_like(t.data) if g is None else g for t, g in zip(wrt, grads)]
 
 
 def _central_differences(f: Callable[[], float], x: np.ndarray, eps: float) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import functional as F
 from ._files import atomic_write
-from .function import no_grad, scope
+from .grad_mode import no_grad, scope
 from .optim import SGD, Adam, Optimizer
 from .tensor import Tensor
 
@@ -68,8 +68,7 @@ class SoftmaxClassifier:
         copying the data to append the bias feature.
         """
         if not isinstance(x, Tensor):
-            x = Tensor._make(np.asarray(x))  # no copy: inputs are constants
-            x.name = "x"
+            x = Tensor._leaf(np.asarray(x), name="x")  # no copy: inputs are constants
         if x.ndim not in (1, 2) or x.shape[-1] != self.num_features:
             raise ValueError(
                 f"SoftmaxClassifier: expected input of shape ({self.num_features},) or "

@@ -159,9 +159,9 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if a.ndim == 0 or b.ndim == 0:
+        if getattr(a, "ndim", 0) == 0 or getattr(b, "ndim", 0) == 0:  # Python numbers arrive as they are
             raise ValueError(
-                f"matmul: shapes {a.shape} and {b.shape}: scalars cannot be matrix-multiplied (use *)"
+                f"matmul: shapes {np.shape(a)} and {np.shape(b)}: scalars cannot be matrix-multiplied (use *)"
             )
         inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
         if a.shape[-1] != inner_b:

@@ -1,23 +1,23 @@
-"""`Tensor`: a numpy array that remembers the op that made it, so `backward()` can apply the chain rule."""
+"""`Tensor`: a numpy array that remembers the op that made it, so `backward()` can apply the chain rule.
+
+Every method of Tensor is defined here (users add theirs with `register_op`). Each op
+method ends in ``ops.SomeOp.apply(...)``; ops.py sits below this module and knows
+Tensor only as the type `function.use_tensor_type` registers at the end of this file.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from itertools import count
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from . import ops
-from .autograd import run_backward
-from .function import Context, Function, Scope, _holds_tensor
+from . import autograd, numpy_dispatch, ops
+from .function import Function, apply_binary, apply_unary, holds_tensor, use_tensor_type
+from .grad_mode import Scope, state
 
 ArrayLike = Any  # numbers, nested lists, numpy arrays, Tensors
-
-# Every tensor gets the next number when created, so an op's output is always numbered
-# after its inputs: run_backward visits tensors by decreasing number (autograd.py).
-_creation_counter = count()
 
 
 class Tensor:
@@ -34,34 +34,21 @@ class Tensor:
 
     Attributes:
         data: the values, an ``np.ndarray``.
-        grad: ``d(output)/d(self)`` with ``self``'s shape after ``backward``, else None.
+        grad: ``d(output)/d(self)``, an ``np.ndarray`` of ``self``'s shape and dtype, after ``backward``; else None.
         name: the label given, or None.
     """
 
-    __slots__ = (
-        "__weakref__", "_ctx", "_fn", "_parents", "_requires_grad", "_scope", "_seq", "data", "grad", "name"
-    )
+    # _scope is set only on the constants that `parents` wraps (recorded tensors keep theirs on the op)
+    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "_scope", "_seq", "data", "grad", "name")
 
-    # numpy defers to our reflected operators: np_array + t and np_array @ t give Tensors.
-    __array_ufunc__ = None
-
-    def __init__(
-        self,
-        data: ArrayLike,
-        requires_grad: bool = False,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
         if isinstance(data, Tensor):
             data = data.data
         elif type(data) is int and dtype is None:
             data = float(data)  # a Python int too large for int64 must not become an object array
-        elif isinstance(data, (list, tuple)) and _holds_tensor(data):
-            warnings.warn(
-                "Tensor: building a tensor from a list holding Tensors copies their values; "
-                "no gradient will flow back to them",
-                stacklevel=2,
-            )
+        elif isinstance(data, (list, tuple)) and holds_tensor(data):
+            warnings.warn("Tensor: building a tensor from a list holding Tensors copies their values; "
+                          "no gradient will flow back to them", stacklevel=2)
         try:
             array = np.array(data, dtype=dtype)
         except ValueError as exc:  # e.g. ragged nested lists
@@ -69,42 +56,21 @@ class Tensor:
         if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and array.dtype.kind in "iu":
             array = array.astype(np.float64)  # Python ints count as real numbers here, like floats
         if array.dtype.kind not in "biuf":
-            raise TypeError(
-                f"Tensor: data of dtype {array.dtype} is not numeric"
-                + (" (ragged nested lists?)" if array.dtype == object else "")
-            )
+            raise TypeError(f"Tensor: data of dtype {array.dtype} is not numeric"
+                            + (" (ragged nested lists?)" if array.dtype == object else ""))
         self.data: np.ndarray = array
         self.grad: np.ndarray | None = None
         self.name = name
-        self._fn: type[Function] | None = None
-        self._ctx: Context | None = None
-        self._parents: tuple[Tensor | np.ndarray, ...] = ()  # arrays: constants, see parents
-        self._scope = None
-        self._seq = next(_creation_counter)
+        self._ctx: Function | None = None  # the op that made this tensor; it is also that op's ctx
+        self._seq = autograd.next_number()
         self._requires_grad = False
         self.requires_grad = requires_grad
 
     @classmethod
-    def _make(
-        cls,
-        data: np.ndarray,
-        requires_grad: bool = False,
-        fn: type[Function] | None = None,
-        ctx: Context | None = None,
-        parents: tuple[Tensor | np.ndarray, ...] = (),
-        scope: Scope | None = None,
-    ) -> Tensor:
-        """Wrap an op's output without copying or re-validating it (the hot path)."""
+    def _leaf(cls, data: np.ndarray, name: str | None = None) -> Tensor:
+        """Wrap an array as a constant leaf, without copying it."""
         t = object.__new__(cls)
-        t.data = data
-        t.grad = None
-        t.name = None
-        t._requires_grad = requires_grad
-        t._fn = fn
-        t._ctx = ctx
-        t._parents = parents
-        t._scope = scope
-        t._seq = next(_creation_counter)
+        t.data, t.grad, t.name, t._ctx, t._requires_grad, t._seq = data, None, name, None, False, autograd.next_number()
         return t
 
     # ------------------------------------------------------------ graph interface
@@ -116,17 +82,15 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if value and self.data.dtype.kind != "f":
-            raise TypeError(
-                f"only floating tensors can require gradients, this one has dtype {self.data.dtype}"
-            )
-        if not value and self._fn is not None:
+            raise TypeError(f"only floating tensors can require gradients, this one has dtype {self.data.dtype}")
+        if not value and self._ctx is not None:
             raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
         self._requires_grad = bool(value)
 
     @property
     def op(self) -> str | None:
         """Short name of the op that produced this tensor (``"matmul"``, ``"exp"``...); None for leaves."""
-        return None if self._fn is None else self._fn.name
+        return None if self._ctx is None else self._ctx.name
 
     @property
     def op_args(self) -> dict[str, Any]:
@@ -135,13 +99,13 @@ class Tensor:
 
     @property
     def grad_fn(self) -> type[Function] | None:
-        """The Function subclass whose backward produces this tensor's inputs' gradients; None for leaves."""
-        return self._fn
+        """The Function subclass whose backward gives this tensor's inputs their gradients; None for leaves."""
+        return None if self._ctx is None else type(self._ctx)
 
     @property
     def scope(self) -> Scope | None:
         """The innermost composite (`scope`) this tensor was computed in, or None."""
-        return self._scope
+        return getattr(self, "_scope", None) if self._ctx is None else self._ctx._scope
 
     @property
     def parents(self) -> tuple[Tensor, ...]:
@@ -149,20 +113,23 @@ class Tensor:
 
         Constant inputs appear as leaf tensors (``requires_grad=False``) in the op's scope.
         """
-        parents = self._parents
-        for parent in parents:
-            if not isinstance(parent, Tensor):
-                # Function.apply keeps constants as bare arrays, since only graph pictures
-                # look at them; wrap them once, on first request, and keep the wrappers.
-                parents = tuple(p if isinstance(p, Tensor) else Tensor._make(p, scope=self._scope) for p in parents)
-                self._parents = parents
-                break
-        return parents
+        ctx = self._ctx
+        if ctx is None:
+            return ()
+        if not all(isinstance(p, Tensor) for p in ctx._parents):  # constants are wrapped once, when first asked for
+            wrapped = []
+            for p in ctx._parents:
+                if not isinstance(p, Tensor):
+                    p = Tensor._leaf(np.asarray(p))
+                    p._scope = ctx._scope
+                wrapped.append(p)
+            ctx._parents = tuple(wrapped)
+        return ctx._parents
 
     @property
     def is_leaf(self) -> bool:
         """True for tensors the user created (or that no recorded op produced)."""
-        return self._fn is None
+        return self._ctx is None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -182,35 +149,19 @@ class Tensor:
 
     # ---------------------------------------------------------------- backward
 
-    def backward(self, grad: ArrayLike | None = None) -> None:
+    def backward(self, grad: ArrayLike | None = None, retain_graph: bool = True) -> None:
         """Add ``d(self)/d(t)`` to ``t.grad`` for every tensor ``t`` in the graph that requires grad.
 
         Args:
             grad: the upstream gradient, shaped like ``self``. May be omitted only
                 when ``self`` has exactly one element (a loss); it then defaults to 1.
+            retain_graph: keep the arrays ops saved, so the graph can be differentiated again.
 
-        Gradients accumulate across calls (call `zero_grad` to reset); the graph is
-        kept, so calling backward twice adds the same gradients twice.
+        Gradients accumulate across calls (call `zero_grad` to reset); a second call
+        adds the same gradients again. If the pass raises (Ctrl-C included), no ``.grad`` changes.
         """
-        if not self._requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require grad: no input of the ops that made it "
-                "requires grad, or it was computed under no_grad()"
-            )
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: a gradient must be given for non-scalar outputs "
-                    f"(this tensor has shape {self.shape}); call backward(grad) with an array of that shape"
-                )
-            seed = np.empty_like(self.data)
-            seed.fill(1)  # 0.3 us; np.ones_like is a Python wrapper costing 0.9 us
-        else:
-            # A copy: the caller's array must survive any backward, even a careless user op.
-            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
-            if seed.shape != self.shape:
-                raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape {self.shape}")
-        run_backward(self, seed)
+        seeds = autograd.seeds([self], [grad], "backward")
+        autograd.accumulate(*autograd.backward_pass([self], seeds, retain_graph))
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
@@ -218,7 +169,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, outside the graph (``requires_grad=False``)."""
-        return Tensor._make(self.data)
+        return Tensor._leaf(self.data)
 
     def item(self) -> float | int | bool:
         """The single value of a one-element tensor as a Python number."""
@@ -229,6 +180,12 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The data array itself (not a copy)."""
         return self.data
+
+    def graph(self, **options: Any) -> Any:
+        """The graph that computed this tensor, drawn: `viz.to_dot` with the same options (shown inline in Jupyter)."""
+        from . import viz  # only when asked: the engine does not need graphviz
+
+        return viz.to_dot(self, **options)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -245,6 +202,14 @@ class Tensor:
         if dtype is None and not copy:
             return self.data
         return np.array(self.data, dtype=dtype, copy=True)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``np.exp(t)``, ``array + t``: recorded like the Tensor op; see `numpy_dispatch`."""
+        return numpy_dispatch.array_ufunc(Tensor, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
+        """``np.sum(t, axis=1)``, ``np.reshape(t, ...)``: recorded like the Tensor op; see `numpy_dispatch`."""
+        return numpy_dispatch.array_function(Tensor, func, args, kwargs)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -265,7 +230,7 @@ class Tensor:
         details = [f"shape={self.shape}", f"dtype={self.dtype}"]
         if self.name is not None:
             details.insert(0, f"name={self.name!r}")
-        if self._fn is not None:
+        if self._ctx is not None:
             details.append(f"op={self.op!r}")
         if self._requires_grad:
             details.append("requires_grad=True")
@@ -273,53 +238,40 @@ class Tensor:
         return f"Tensor({values}, {', '.join(details)})"
 
     # --------------------------------------------------------------- arithmetic
-
-    def _operand(self, other: Any) -> Any:
-        """Prepare the other side of a binary op following NumPy 2's promotion rules.
-
-        A Python number is "weak" (NEP 50): float32 + 0.5 stays float32. Anything
-        else is handed to the op as is and follows numpy's rules.
-        """
-        kind = type(other)
-        if kind is float or kind is int:
-            dtype = self.data.dtype
-            if dtype.kind != "f":
-                dtype = np.result_type(dtype, other)
-            return np.array(other, dtype=dtype)
-        return other
+    # Python numbers reach the ops as they are, so numpy's NEP 50 rules apply: float32 * 0.5 stays float32.
 
     def __add__(self, other: ArrayLike) -> Tensor:
-        return ops.Add.apply(self, self._operand(other))
+        return apply_binary(ops.Add, self, other)
 
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return ops.Add.apply(self._operand(other), self)
+        return apply_binary(ops.Add, other, self)
 
     def __sub__(self, other: ArrayLike) -> Tensor:
-        return ops.Sub.apply(self, self._operand(other))
+        return apply_binary(ops.Sub, self, other)
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return ops.Sub.apply(self._operand(other), self)
+        return apply_binary(ops.Sub, other, self)
 
     def __mul__(self, other: ArrayLike) -> Tensor:
-        return ops.Mul.apply(self, self._operand(other))
+        return apply_binary(ops.Mul, self, other)
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return ops.Mul.apply(self._operand(other), self)
+        return apply_binary(ops.Mul, other, self)
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        return ops.Div.apply(self, self._operand(other))
+        return apply_binary(ops.Div, self, other)
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return ops.Div.apply(self._operand(other), self)
+        return apply_binary(ops.Div, other, self)
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
-        return ops.MatMul.apply(self, other)
+        return apply_binary(ops.MatMul, self, other)
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return ops.MatMul.apply(other, self)
+        return apply_binary(ops.MatMul, other, self)
 
     def __neg__(self) -> Tensor:
-        return ops.Neg.apply(self)
+        return apply_unary(ops.Neg, self)
 
     def __pow__(self, exponent: float) -> Tensor:
         if isinstance(exponent, np.generic) and exponent.ndim == 0:
@@ -329,42 +281,77 @@ class Tensor:
                 f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}; "
                 "for a tensor exponent b use (b * a.log()).exp()"
             )
-        return ops.Pow.apply(self, exponent=exponent)
+        return apply_unary(ops.Pow, self, exponent=exponent)
+
+    # In place, like PyTorch: under no_grad (the optimizer idiom) the data changes in place and
+    # graphs that saved it refuse to run backward; on a leaf that requires grad it is an error.
+
+    def __iadd__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(ops.Add, np.add, "+=", other)
+
+    def __isub__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(ops.Sub, np.subtract, "-=", other)
+
+    def __imul__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(ops.Mul, np.multiply, "*=", other)
+
+    def __itruediv__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(ops.Div, np.divide, "/=", other)
+
+    def _in_place(self, op: type[Function], ufunc: np.ufunc, symbol: str, other: ArrayLike) -> Tensor:
+        other_grad = isinstance(other, Tensor) and other._requires_grad
+        if state.enabled and (self._requires_grad or other_grad):
+            if self._ctx is None and self._requires_grad:
+                name = self.name or "w"
+                raise RuntimeError(
+                    f"{op.name}: `{name} {symbol} ...` would change a leaf that requires grad while the graph is "
+                    f"recorded; update parameters outside the graph:\n    with no_grad():\n        {name} {symbol} ..."
+                )
+            return apply_binary(op, self, other)  # recorded, and the name rebound as by `t = t + other`
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, value, out=self.data)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{op.name}: cannot update a tensor of shape {self.shape} and dtype {self.dtype} "
+                            f"in place with {symbol} {np.shape(value)} values of dtype "
+                            f"{np.result_type(value)}: {exc}") from None
+        autograd.note_inplace(self.data)
+        return self
 
     def matmul(self, other: ArrayLike) -> Tensor:
         """``self @ other`` with numpy's rules.
 
         Shapes: (n,)@(n,) -> (); (m, n)@(n,) -> (m,); (..., m, n)@(..., n, p) -> (..., m, p).
         """
-        return ops.MatMul.apply(self, other)
+        return apply_binary(ops.MatMul, self, other)
 
     # ---------------------------------------------------------- elementwise math
 
     def exp(self) -> Tensor:
         """Elementwise e^x, same shape."""
-        return ops.Exp.apply(self)
+        return apply_unary(ops.Exp, self)
 
     def log(self) -> Tensor:
         """Elementwise natural log, same shape."""
-        return ops.Log.apply(self)
+        return apply_unary(ops.Log, self)
 
     def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
-        """Elementwise clip to [low, high]; the gradient is 0 where a value was clipped."""
-        return ops.Clip.apply(self, low=low, high=high)
+        """Elementwise clip to [low, high]; the gradient is g inside, at the bounds too, and 0 beyond them."""
+        return apply_unary(ops.Clip, self, low=low, high=high)
 
     # --------------------------------------------------------------- reductions
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over `axis` (all axes when None); ``(b, n).sum(axis=1) -> (b,)``, with keepdims ``(b, 1)``."""
-        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return apply_unary(ops.Sum, self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over `axis` (all axes when None); shapes as in `sum`."""
-        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return apply_unary(ops.Mean, self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Max over `axis`; tied maxima share the gradient evenly. Shapes as in `sum`."""
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+        return apply_unary(ops.Max, self, axis=axis, keepdims=keepdims)
 
     # ------------------------------------------------------------------- shape
 
@@ -372,18 +359,26 @@ class Tensor:
         """Same data in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, -1))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
+        return apply_unary(ops.Reshape, self, shape=shape)
+
+    def ravel(self) -> Tensor:
+        """The elements as one axis: ``(2, 3) -> (6,)``."""
+        return apply_unary(ops.Reshape, self, shape=(-1,))
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+        """Drop axes of length 1 (all of them, or those in `axis`): ``(3, 1, 2) -> (3, 2)``."""
+        return apply_unary(ops.Reshape, self, shape=np.squeeze(np.empty(self.shape, dtype=bool), axis).shape)
 
     def transpose(self, *axes: int | tuple[int, ...]) -> Tensor:
         """Permute axes; no argument reverses them (``(m, n) -> (n, m)``)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return ops.Transpose.apply(self, axes=axes or None)
+        return apply_unary(ops.Transpose, self, axes=axes or None)
 
     @property
     def T(self) -> Tensor:  # noqa: N802  (numpy's name)
         """The transpose with axes reversed."""
-        return ops.Transpose.apply(self, axes=None)
+        return apply_unary(ops.Transpose, self, axes=None)
 
     def __getitem__(self, index: Any) -> Tensor:
         """numpy indexing: ints, slices, None, ``...`` and integer/boolean arrays.
@@ -394,7 +389,58 @@ class Tensor:
         if isinstance(index, Tensor):
             index = index.data
         elif isinstance(index, tuple):
-            index = tuple([i.data if isinstance(i, Tensor) else i for i in index])  # 0.23 us; tuple(gen) 0.34
+            index = tuple([i.data if isinstance(i, Tensor) else np.asarray(i) if isinstance(i, list) else i
+                           for i in index])
         elif isinstance(index, list):
             index = np.asarray(index)
-        return ops.GetItem.apply(self, index=index)
+        return apply_unary(ops.GetItem, self, index=index)
+
+
+use_tensor_type(Tensor)
+
+_added: dict[str, Any] = {}  # what register_op replaced: name -> the attribute before, or _ABSENT
+_ABSENT = object()
+
+
+def register_op(name: str, function: type[Function] | Callable[..., Any], *, override: bool = False) -> None:
+    """Make ``tensor.name(*args, **kwargs)`` call ``function.apply(tensor, *args, **kwargs)``.
+
+    Args:
+        name: the method name; must be a Python identifier.
+        function: a `Function` subclass, or any callable taking the tensor first
+            (e.g. a composite written with Tensor ops).
+        override: allow replacing an existing attribute of `Tensor`.
+
+    Raises:
+        ValueError: the name exists already and ``override`` is False.
+        TypeError: `function` is neither a Function subclass nor callable.
+    """
+    if not name.isidentifier() or name.startswith("_"):
+        raise ValueError(f"register_op: {name!r} is not a public Python identifier")
+    if isinstance(function, type) and issubclass(function, Function):
+        call = function.apply
+    elif callable(function):
+        call = function
+    else:
+        raise TypeError(f"register_op: expected a Function subclass or a callable, got {function!r}")
+    if hasattr(Tensor, name) and not override:
+        raise ValueError(f"register_op: Tensor.{name} already exists; pass override=True to replace it")
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        return call(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = getattr(function, "__doc__", None)
+    _added.setdefault(name, Tensor.__dict__.get(name, _ABSENT))
+    setattr(Tensor, name, method)
+
+
+def unregister_op(name: str) -> None:
+    """Undo `register_op`: restore what ``Tensor.name`` was before (or remove it)."""
+    if name not in _added:
+        raise ValueError(f"unregister_op: {name!r} was not added by register_op")
+    original = _added.pop(name)
+    if original is _ABSENT:
+        delattr(Tensor, name)
+    else:
+        setattr(Tensor, name, original)

@@ -25,9 +25,9 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from . import autograd
 from ._files import atomic_write
-from .autograd import run_backward
-from .function import Scope, register_op
+from .grad_mode import Scope
 from .tensor import Tensor
 
 COLOURS = {
@@ -458,7 +458,8 @@ def explain(output: Tensor, wrt: Tensor, *, collapse: bool = False, format: str 
         raise ValueError("explain: the output does not depend on `wrt` through ops that record gradients")
     steps, _ = _steps(nodes, collapse)
     steps = [s for s in reversed(steps) if any(id(o) in on_path for o in s.outputs)]
-    flowing = run_backward(output, np.ones_like(output.data), capture=nodes) or {}
+    needing = [n for n in nodes if n.requires_grad]
+    flowing = {id(n): g for n, g in zip(needing, autograd.grad(output, needing, allow_unused=True)) if g is not None}
     md = format == "markdown"
     names = _symbols(nodes, output, wrt)
     L, W = names[id(output)], names[id(wrt)]
@@ -554,9 +555,9 @@ def _local_jacobian(outputs: list[Tensor], parent: Tensor, limit: int = 64) -> n
     for index in np.ndindex(*out.shape):
         seed = np.zeros_like(out.data)
         seed[index] = 1
-        captured = run_backward(out, seed, capture=[parent]) or {}
-        if id(parent) in captured:
-            jac[index] = captured[id(parent)]
+        (flowing,) = autograd.grad(out, [parent], seed, allow_unused=True) if parent.requires_grad else (None,)
+        if flowing is not None:
+            jac[index] = flowing
     if out.ndim == 1 and parent.ndim == 1:
         return jac
     return jac.reshape(out.size, parent.size) if out.ndim + parent.ndim > 2 else jac
@@ -595,8 +596,3 @@ def _matrix(name: str, array: np.ndarray, md: bool) -> str:
     text = np.array2string(array, precision=4, suppress_small=True, max_line_width=100)
     indent = " " * 8
     return f"    {name} =\n" + "\n".join(indent + line for line in text.splitlines())
-
-
-# Jupyter and scripts: ``t.graph(backward=True)`` is `to_dot` as a Tensor method. Registered
-# here (viz imports the engine, never the reverse), when the package is imported.
-register_op("graph", to_dot)

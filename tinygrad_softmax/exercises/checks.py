@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import run_backward
-from ..function import Function, no_grad
+from .. import autograd
+from ..function import Function
+from ..grad_mode import no_grad
 from ..tensor import Tensor
 from . import hints
 from .gradients import (
@@ -263,13 +264,13 @@ def _check_backward(run: _OpRun, accepted: _Accepted, upstream: np.ndarray) -> l
     except RuntimeError as exc:  # the engine's verdict on the returned gradients, or a wrapped ValueError
         message = str(exc).strip()
         details = []
-        hint = hints.backward_error_hint(message, accepted.out_shape, list(case.shapes))
+        hint = hints.backward_error_hint(exc, accepted.out_shape, list(case.shapes))
         if hint:
             details.append("hint: " + hint)
         run.add(BACKWARD, "FAIL", message + run.where(exc), case, details)
         return None
     except Exception as exc:
-        hint = hints.backward_error_hint(str(exc), accepted.out_shape, list(case.shapes))
+        hint = hints.backward_error_hint(exc, accepted.out_shape, list(case.shapes))
         details = ["hint: " + hint] if hint else []
         run.add(BACKWARD, "FAIL", f"backward raised {_error(exc)}{run.where(exc)}", case, details)
         return None
@@ -610,7 +611,7 @@ def _backward_peak_memory(spec: OpSpec, arrays: list[np.ndarray], rng: np.random
         tracemalloc.reset_peak()
         start = tracemalloc.get_traced_memory()[0]
         with np.errstate(all="ignore"):
-            run_backward(out, upstream, capture=[tensors[i] for i in spec.real])
+            autograd.grad(out, [tensors[i] for i in spec.real], upstream, allow_unused=True)
         return tracemalloc.get_traced_memory()[1] - start
     finally:
         if not was_tracing:

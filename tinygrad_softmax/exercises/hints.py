@@ -7,10 +7,9 @@ which cases passed) and returns hint sentences, most specific first.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
+from ..autograd import BackwardError
 from .gradients import ATOL, RTOL, number
 
 CHAIN = (
@@ -154,13 +153,12 @@ def cross_case_hint(passed_kinds: set[str], failed_kinds: set[str]) -> str | Non
 
 
 def backward_error_hint(
-    message: str, out_shape: tuple[int, ...], in_shapes: list[tuple[int, ...]]
+    error: Exception, out_shape: tuple[int, ...], in_shapes: list[tuple[int, ...]]
 ) -> str | None:
-    """A hint for an error the engine raised about backward's gradients (count or shape), or backward raised."""
-    found = re.search(r"has shape (\([^)]*\)), which cannot be summed to the input's shape (\([^)]*\))", message)
-    if found:
-        given, wanted = _parse_shape(found.group(1)), _parse_shape(found.group(2))
-        if given is not None and wanted is not None:
+    """A hint for the engine's verdict on a backward (`BackwardError`'s fields), or for what backward raised."""
+    if isinstance(error, BackwardError):
+        if error.reason == "shape":
+            given, wanted = tuple(error.got), tuple(error.expected)
             if len(given) == len(wanted) and len(given) >= 2 and given == wanted[::-1] and given != wanted:
                 return "the gradient is transposed: a gradient has its input's shape (look for .T or a swapped np.dot)"
             if len(given) < len(wanted):
@@ -168,12 +166,14 @@ def backward_error_hint(
                     f"the gradient {given} has fewer dimensions than the input {wanted}: multiply grad by a "
                     f"local derivative of the input's shape (e.g. grad[..., None] * local), don't return it alone"
                 )
-        return "a gradient must have its input's shape (or a shape that broadcasts to it from the output's)"
-    if "gradient(s) but the op has" in message:
-        return "return a tuple with one gradient per input of forward, in order (None for an input that needs none)"
-    if "read-only" in message:
-        return "backward wrote into grad or a saved array, which the engine passes read-only; compute a new array"
-    if "could not be broadcast" in message or "operands could not be broadcast" in message:
+            return "a gradient must have its input's shape (or a shape that broadcasts to it from the output's)"
+        if error.reason == "count":
+            return "return a tuple with one gradient per input of forward, in order (None for an input needing none)"
+        if error.reason == "read-only":
+            return "backward wrote into grad or a saved array, which the engine passes read-only; compute a new array"
+        if isinstance(error.got, Exception):
+            error = error.got  # what the student's backward itself raised
+    if "could not be broadcast" in str(error):  # numpy's own words, from the student's arithmetic
         if len(out_shape) < max((len(s) for s in in_shapes), default=0):
             return REDUCTION.format(out=out_shape, inp=max(in_shapes, key=len))
         return "two arrays in backward have shapes that do not broadcast: check the axis of each reduction"

@@ -21,8 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from ..function import unregister_op
-from ..tensor import Tensor
+from ..tensor import Tensor, unregister_op
 
 _counter = itertools.count()
 _MISSING = object()
