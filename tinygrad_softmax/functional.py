@@ -29,19 +29,17 @@ def _tensor(x: Any) -> Tensor:
 
 
 def _max_shift(x: Tensor, axis: int, who: str) -> np.ndarray:
-    """The per-row max, as a constant.
+    """The per-row max, as a constant (kept dimensions).
 
     Softmax is unchanged by subtracting any per-row constant, so no gradient is
     lost by keeping the shift out of the graph; it keeps exp() from overflowing.
-    Rows whose max is not finite (all -inf) are shifted by 0 instead of giving nan.
+    Rows whose max is not finite (all -inf), and empty rows, are shifted by 0.
     """
     data = x.data
-    if not -data.ndim <= axis < data.ndim or data.size == 0:  # numpy's error would not name the op
-        raise ValueError(f"{who}: axis {axis} of a tensor of shape {data.shape} is out of range or empty")
-    # the ufunc and method calls: np.max and np.all are Python wrappers, 3 us more per call of W1
-    shift = np.maximum.reduce(data, axis=axis, keepdims=True)
-    if not np.isfinite(shift).all():
-        shift = np.where(np.isfinite(shift), shift, 0)
+    if not -data.ndim <= axis < data.ndim:  # numpy's error would not name the op
+        raise ValueError(f"{who}: axis {axis} of a tensor of shape {data.shape} is out of range")
+    shift = np.maximum.reduce(data, axis=axis, keepdims=True, initial=-np.inf)
+    shift[~np.isfinite(shift)] = 0
     return shift
 
 
@@ -58,26 +56,27 @@ def softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
         return exps / exps.sum(axis=axis, keepdims=True)
 
 
-def logsumexp(x: Tensor | Any, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """``log(sum(exp(x)))`` along `axis`, finite for logits like ``[1000, 0, -1000]``.
+def logsumexp(x: Tensor | Any, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` along `axis` (an int, a tuple, or None for all), finite for ``[1000, 0, -1000]``.
 
-    Shapes: ``(n, k) -> (n,)`` (``(n, 1)`` with keepdims).
+    Shapes: ``(n, k) -> (n,)`` (``(n, 1)`` with keepdims). A row holding +inf gives inf, an
+    all -inf or empty row -inf; the gradient ``softmax(x)`` is finite in both (see `ops.LogSumExp`).
     """
-    x = _tensor(x)
-    shift = _max_shift(x, axis, "logsumexp")
-    with scope("logsumexp", label="softmax(x)"):
-        summed = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
-        return summed + (shift if keepdims else np.squeeze(shift, axis=axis))
+    return _tensor(x).logsumexp(axis=axis, keepdims=keepdims)
 
 
 def log_softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
-    """``log(softmax(x)) = x - logsumexp(x)`` along `axis`, without ever taking log(0).
+    """``log(softmax(x))``, computed as ``(x - m) - log(sum(exp(x - m)))`` with m the row's max.
 
-    Shapes: same as `x`.
+    Never takes log(0), and precise for large logits: three equal logits of 1e17 give
+    ``-log 3`` each (``x - logsumexp(x)`` would round the shift into the sum). Shapes: as `x`.
     """
     x = _tensor(x)
     with scope("log_softmax", label="I - 1 a^T"):
-        return x - logsumexp(x, axis=axis, keepdims=True)
+        shifted = x - _max_shift(x, axis, "log_softmax")
+        if x.shape[axis] == 0:  # no classes: the (empty) answer, without taking log(0) forward and back
+            return shifted
+        return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
 
 def cross_entropy(
@@ -86,14 +85,17 @@ def cross_entropy(
     """Softmax cross-entropy from raw scores: ``-log softmax(logits)[target]``.
 
     Args:
-        logits: ``(k,)`` for one sample or ``(n, k)`` for a batch (classes along `axis`).
+        logits: ``(k,)`` for one sample or ``(n, k)`` for a batch (classes along `axis`;
+            the last axis by default, also for more dimensions).
         target: integer class labels, shape ``()`` or ``(n,)``; or probability /
             one-hot rows with the same shape as `logits`.
         axis: the class axis.
-        reduction: ``"mean"`` over samples, ``"sum"``, or ``"none"`` (shape ``(n,)``).
+        reduction: ``"mean"`` over samples (nan for an empty batch), ``"sum"``, or
+            ``"none"`` (shape ``(n,)``).
 
-    Matches ``torch.nn.functional.cross_entropy``. The gradient with respect to the
-    logits is ``(softmax(logits) - onehot(target)) / n`` for the mean.
+    Matches ``torch.nn.functional.cross_entropy``. For labels the loss is
+    ``log(sum(exp(z - m))) - (z - m)[y]`` (m the row's max: precise and stable), and
+    the gradient with respect to the logits ``(softmax(z) - onehot(y)) / n`` for the mean.
     """
     logits = _tensor(logits)
     if reduction not in ("mean", "sum", "none"):
@@ -102,26 +104,31 @@ def cross_entropy(
         raise ValueError("cross_entropy: logits must have a class axis, got a 0-d tensor")
     axis = axis % logits.ndim
     target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if target_array.dtype.kind in "iu":
-        labels = _check_labels(target_array, logits.shape, axis)
+    labelled = target_array.dtype.kind in "iu"
+    if labelled:
+        ops.check_labels(target_array, logits.shape, axis, "cross_entropy")
     elif not (target_array.dtype.kind == "f" and target_array.shape == logits.shape):
         raise ValueError(
             f"cross_entropy: target must be integer labels of shape {_without(logits.shape, axis)} "
             f"or probability rows of shape {logits.shape}; got {target_array.dtype} of shape {target_array.shape}"
         )
-    with scope("cross_entropy", label="softmax(z) - y"):
-        log_probs = log_softmax(logits, axis=axis)
-        if target_array.dtype.kind in "iu":
-            losses = -_pick(log_probs, labels, axis)
+    label = "softmax(z) - y" if reduction != "mean" or logits.ndim == 1 else "(softmax(z) - y) / n"
+    with scope("cross_entropy", label=label):
+        shifted = logits - _max_shift(logits, axis, "cross_entropy")
+        if labelled:
+            losses = shifted.exp().sum(axis=axis).log() - _pick(shifted, target_array, axis)
         else:  # probabilities are data, not a precision choice: use the logits' dtype
+            log_probs = shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
             infinite = ~np.isfinite(log_probs.data)
             if infinite.any() and not (target_array[infinite] != 0).any():  # else the loss is truly inf
                 # a -inf logit gives log p = -inf, and 0 * -inf would be nan where the target
                 # is 0; the clipped entries get gradient 0, which is what 0 * d(log p) is anyway
                 log_probs = log_probs.clip(low=float(np.finfo(log_probs.dtype).min))
             losses = -(log_probs * target_array.astype(logits.dtype, copy=False)).sum(axis=axis)
-        if reduction == "none":
+        if reduction == "none" or losses.ndim == 0:  # one sample: its loss is the mean and the sum
             return losses
+        if losses.size == 0:
+            return losses.sum() * np.nan if reduction == "mean" else losses.sum()  # mean of nothing: nan
         return losses.mean() if reduction == "mean" else losses.sum()
 
 
@@ -129,25 +136,9 @@ def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
     return shape[:axis] + shape[axis + 1 :]
 
 
-def _check_labels(labels: np.ndarray, shape: tuple[int, ...], axis: int) -> np.ndarray:
-    expected = _without(shape, axis)
-    if labels.shape != expected:
-        raise ValueError(
-            f"cross_entropy: labels of shape {labels.shape} do not match logits of shape {shape}; "
-            f"expected {expected} (one label per sample)"
-        )
-    bad = (labels < 0) | (labels >= shape[axis])
-    if bad.any():
-        raise ValueError(
-            f"cross_entropy: labels must be in [0, {shape[axis]}) for {shape[axis]} classes; "
-            f"got {sorted(set(labels[bad].tolist()))[:5]}"
-        )
-    return labels
-
-
 def _pick(values: Tensor, labels: np.ndarray, axis: int) -> Tensor:
     """values[..., labels[...], ...]: the entry of each sample's own class (a getitem op)."""
-    if labels.ndim == 0:  # one sample (W1): no np.indices, which costs 3 us
+    if labels.ndim == 0:  # one sample: a 0-d index, no np.indices
         return values[labels]
     index = list(np.indices(labels.shape, sparse=True))
     index.insert(axis, labels)

@@ -312,7 +312,7 @@ class Tensor:
         try:
             ufunc(self.data, value, out=self.data)
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{op.name}: cannot update a tensor of shape {self.shape} and dtype {self.dtype} "
+            raise (TypeError if isinstance(exc, TypeError) else ValueError)(f"{op.name}: cannot update a tensor of shape {self.shape} and dtype {self.dtype} "
                             f"in place with {symbol} {np.shape(value)} values of dtype "
                             f"{np.result_type(value)}: {exc}") from None
         autograd.note_inplace(self.data)
@@ -352,6 +352,10 @@ class Tensor:
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Max over `axis`; tied maxima share the gradient evenly. Shapes as in `sum`."""
         return apply_unary(ops.Max, self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> Tensor:
+        """``log(sum(exp(x)))`` over `axis` without overflow: ``(n, k) -> (n,)``; see `ops.LogSumExp`."""
+        return apply_unary(ops.LogSumExp, self, axis=axis, keepdims=keepdims)
 
     # ------------------------------------------------------------------- shape
 

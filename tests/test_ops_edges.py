@@ -1,0 +1,82 @@
+"""Corners of the primitives that mutation testing found untested (issue 11, "gaps in the tests")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_softmax import Tensor
+from tinygrad_softmax import functional as F
+
+
+def leaf(values):
+    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+# ------------------------------------------------------------------------ clip
+
+X = [-2.0, -1.0, 0.0, 0.5, 1.0, 3.0]
+
+
+@pytest.mark.parametrize("low, high, value, gradient", [
+    (-1.0, 1.0, [-1.0, -1.0, 0.0, 0.5, 1.0, 1.0], [0, 1, 1, 1, 1, 0]),  # at exactly low and high: g passes
+    (None, 0.5, [-2.0, -1.0, 0.0, 0.5, 0.5, 0.5], [1, 1, 1, 1, 0, 0]),  # high alone
+    (0.0, None, [0.0, 0.0, 0.0, 0.5, 1.0, 3.0], [0, 0, 1, 1, 1, 1]),  # low alone (relu-like; 1 at 0)
+])
+def test_clip_values_and_gradient_at_and_beyond_the_bounds(low, high, value, gradient):
+    x = leaf(X)
+    out = x.clip(low, high)
+    np.testing.assert_array_equal(out.data, value)
+    out.backward(np.full(6, 3.0))
+    np.testing.assert_array_equal(x.grad, 3.0 * np.array(gradient))
+
+
+def test_clip_gradient_at_the_bounds_matches_torch():
+    torch = pytest.importorskip("torch")
+    for low, high in [(-1.0, 1.0), (None, 0.5), (0.0, None)]:
+        x = leaf(X)
+        x.clip(low, high).sum().backward()
+        tx = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+        torch.clamp(tx, low, high).sum().backward()
+        np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+
+
+def test_clip_without_bounds_is_refused():
+    with pytest.raises(ValueError, match="clip: give low, high or both"):
+        leaf(X).clip()
+
+
+def test_categorical_crossentropy_of_a_probability_of_exactly_one_has_a_gradient():
+    """clip(eps, 1) must let the gradient through at 1 (a perfect prediction): -y / yhat = -1."""
+    y_pred = leaf([0.0, 1.0, 0.0])
+    loss = F.categorical_crossentropy(np.array([0.0, 1.0, 0.0]), y_pred)
+    loss.backward()
+    assert loss.item() == 0.0
+    np.testing.assert_array_equal(y_pred.grad, [0.0, -1.0, 0.0])
+
+
+# -------------------------------------------------------------------- indexing
+
+
+@pytest.mark.parametrize("index, expected", [
+    (([0, 0], 1), [[0, 2, 0], [0, 0, 0]]),  # a list inside a tuple: repeats add up
+    ([1, 1, 0], [[1, 1, 1], [2, 2, 2]]),
+    ((np.array([1, 1]), [2, 2]), [[0, 0, 0], [0, 0, 2]]),
+    ((slice(None), [0, 0, 2]), [[2, 0, 1], [2, 0, 1]]),
+])
+def test_repeated_indices_given_as_lists_add_their_gradients(index, expected):
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    out = x[index]
+    out.backward(np.ones(out.shape))
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+# -------------------------------------------------------------- Tensors in lists
+
+
+@pytest.mark.parametrize("operand", [
+    lambda t: [t], lambda t: [[t]], lambda t: [[1.0, [t]]], lambda t: ([1.0], (t,))])
+def test_tensors_nested_in_lists_are_refused_as_operands(operand):
+    t = leaf([1.0])
+    with pytest.raises(TypeError, match="no gradient would reach those Tensors"):
+        t * operand(t)
