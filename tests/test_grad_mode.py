@@ -8,7 +8,6 @@ the wrong composite.
 from __future__ import annotations
 
 import threading
-
 import warnings
 
 import numpy as np

@@ -48,7 +48,8 @@ def test_in_place_on_a_leaf_that_requires_grad_while_recording_is_an_error(op):
     W = Tensor([1.0, 2.0], requires_grad=True, name="W")
     before = W.data.copy()
     symbol = re.escape(op)
-    with pytest.raises(RuntimeError, match=rf"(?s)`W {symbol} \.\.\.` .*leaf that requires grad.*with no_grad\(\):\n.*W {symbol}"):
+    expected = rf"(?s)`W {symbol} \.\.\.` .*leaf that requires grad.*with no_grad\(\):\n.*W {symbol}"
+    with pytest.raises(RuntimeError, match=expected):
         exec(f"W {op} 2.0", {}, {"W": W})
     np.testing.assert_array_equal(W.data, before)
 
@@ -111,7 +112,8 @@ def test_backward_through_data_changed_in_place_is_refused_naming_the_op_and_ten
     with no_grad():
         W -= 0.1 * W.grad
     W.zero_grad()
-    with pytest.raises(getattr(tg, "BackwardError", RuntimeError), match=r"^mul: input 0 W \(2,\) was changed in place") as info:
+    refused = getattr(tg, "BackwardError", RuntimeError)  # 0.1 had no such class
+    with pytest.raises(refused, match=r"^mul: input 0 W \(2,\) was changed in place") as info:
         loss.backward()
     assert info.value.reason == "modified" and info.value.op == "mul" and info.value.input_index == 0
     assert W.grad is None  # nothing was half-added

@@ -1,16 +1,10 @@
 """The backward pass: reverse topological order, the chain rule, broadcasting undone, and `grad()`.
 
-It knows the graph only through this interface of a node (a Tensor is one):
-
-- ``data``: the node's array (its shape and dtype are what its gradient must have);
-- ``grad``: where `accumulate` adds a finished gradient;
-- ``_seq``: a number from `next_number`, always larger than its inputs' numbers;
-- ``_requires_grad``: whether gradients flow into it;
-- ``_ctx``: None for a leaf, else the op that made it (a `Function` instance) with
-  ``_parents`` (its inputs: nodes, or constants), ``needs_input_grad``, ``saved_tensors``
-  and ``backward(ctx, grad)``.
-
-Nothing here imports Tensor, Function or ops.
+It knows the graph only through this interface of a node (a Tensor is one): ``data`` (its
+gradient has this shape and dtype), ``grad`` (where `accumulate` adds it), ``_seq`` (a number
+from `next_number`, larger than its inputs'), ``_requires_grad``, and ``_ctx``: None for a
+leaf, else the op that made it, with ``_parents``, ``needs_input_grad``, ``saved_tensors`` and
+``backward(ctx, grad)``. Nothing here imports Tensor, Function or ops.
 """
 
 from __future__ import annotations
@@ -31,15 +25,10 @@ next_number = itertools.count().__next__  # creation numbers of nodes, and stamp
 
 
 class BackwardError(RuntimeError):
-    """A backward broke the contract: the wrong number of gradients, a shape or dtype that cannot be used...
+    """A backward broke the contract, or the data it saved changed; the message starts with the op's name.
 
-    Attributes:
-        op: the op's short name (``"mul"``).
-        function: the Function subclass.
-        input_index: which input the gradient was for, or None.
-        got: what the backward returned (a count, a shape, a dtype, or the exception it raised).
-        expected: what it should have returned, or None.
-        reason: ``"count"``, ``"shape"``, ``"dtype"``, ``"read-only"``, ``"raised"``, ``"freed"`` or ``"modified"``.
+    Attributes: ``op`` (short name), ``function`` (the class), ``input_index`` (or None), ``got``,
+    ``expected`` and ``reason``: "count", "shape", "dtype", "read-only", "raised" or "modified".
     """
 
     def __init__(self, message: str, function: type, reason: str, input_index: int | None = None,
@@ -51,8 +40,7 @@ class BackwardError(RuntimeError):
 
 # ------------------------------------------------------------------ in-place updates
 
-_lock = threading.Lock()  # around every change of a .grad, so concurrent passes lose no update
-_updated: dict[int, tuple[int, weakref.ref]] = {}  # id(owner array) -> (stamp, ref) of its newest in-place update
+_updated: dict[int, tuple[int, weakref.ref]] = {}  # id(array owning memory) -> (stamp, ref) of its last update
 _newest_update = -1
 
 
@@ -63,7 +51,7 @@ def _owner(array: np.ndarray) -> np.ndarray:
 
 
 def note_inplace(array: np.ndarray) -> None:
-    """Record that `array`'s memory was just changed in place, so stale saved data is caught in backward."""
+    """Record that `array`'s memory just changed in place, so graphs that saved it refuse to run backward."""
     global _newest_update
     owner, stamp = _owner(array), next_number()
     key = id(owner)
@@ -77,36 +65,31 @@ def note_inplace(array: np.ndarray) -> None:
 
 
 def _check_saved(node: Any, ctx: Any) -> None:
-    """Refuse to run a backward whose saved arrays were changed in place after the op saved them."""
+    """Raise if an array `ctx` saved was changed in place after the op that made `node` saved it."""
     saved = ctx.saved_tensors
     for array in saved if type(saved) is tuple else ():
-        if not isinstance(array, np.ndarray):
-            continue
-        owner = _owner(array)
+        owner = _owner(array) if isinstance(array, np.ndarray) else None
         stamp, ref = _updated.get(id(owner), (-1, None))
-        if stamp > node._seq and ref() is owner:
-            holders = [(i, p) for i, p in enumerate(ctx._parents) if hasattr(p, "_ctx") and _owner(p.data) is owner]
-            index, holder = holders[0] if holders else (None, node)
+        if owner is not None and stamp > node._seq and ref() is owner:
+            holders = [i for i, p in enumerate(ctx._parents) if hasattr(p, "_ctx") and _owner(p.data) is owner]
+            index = holders[0] if holders else None
+            holder = node if index is None else ctx._parents[index]
             who = "its output" if index is None else f"input {index}"
-            raise BackwardError(
-                f"{who} {holder.name or ''} {holder.data.shape} was changed in place (+=, -=, ... under no_grad) "
-                "after this op saved it for backward, so this graph's gradients would be wrong; compute the "
-                "forward again after the update",
-                type(ctx), "modified", index,
-            )
+            raise BackwardError(f"{who} {holder.name or ''} {holder.data.shape} was changed in place (+=, -=, ... "
+                                "under no_grad) after this op saved it for backward, so this graph's gradients "
+                                "would be wrong; compute the forward again after the update",
+                                type(ctx), "modified", index)
 
 
 class _Freed:
-    """Stands in for the saved arrays of an op whose graph a backward with ``retain_graph=False`` freed."""
+    """The saved arrays of an op after a backward with ``retain_graph=False``: using them says so."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     def __iter__(self) -> Any:
-        raise RuntimeError(
-            f"{self.name}: backward through this graph a second time, but its saved arrays were freed "
-            "by an earlier backward with retain_graph=False; pass retain_graph=True the first time"
-        )
+        raise RuntimeError(f"{self.name}: backward through this graph a second time, but its saved arrays were "
+                           "freed by an earlier backward with retain_graph=False; pass retain_graph=True then")
 
     __len__ = __getitem__ = __iter__
 
@@ -115,18 +98,18 @@ class _Freed:
 
 
 def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_graph: bool = True) -> tuple[list, list]:
-    """The gradient of ``sum(root * seed)`` at every node it reaches: ``(nodes, gradients)``, outputs first.
+    """The gradient of ``sum(root * seed)`` at each node it reaches: ``(nodes, gradients)``, outputs first.
 
-    Order: an op's output is always numbered after its inputs, so taking the waiting
-    nodes largest number first (a heap) visits each after every op that uses it. When
-    only one node is waiting (a chain) it is next without the heap. The gradients in
-    flight stay in local variables: nothing outside changes, whatever is raised.
+    An op's output is numbered after its inputs, so taking the waiting node with the largest
+    number (a heap) visits each after every op that uses it; when only one node waits (a
+    chain) it is next without the heap. Gradients in flight stay local: nothing outside
+    changes, whatever is raised.
     """
     pending: dict[int, np.ndarray] = {}
     queue: list[tuple[int, int, Any]] = []  # (-number, id, node): ids break ties, nodes are never compared
     for root, seed in zip(roots, seeds):
         _send(pending, queue, root, seed)
-    nodes, grads_in = [], []  # the visited nodes and their gradients (two lists: no tuple per node)
+    nodes, grads = [], []
     checked_after = _newest_update  # nodes older than the newest in-place update get their saved data checked
     unusual = state.anomaly or not retain_graph
     ndarray = np.ndarray
@@ -136,7 +119,7 @@ def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_grap
             node = heappop(queue)[2]
             grad = pending.pop(id(node))
         nodes.append(node)
-        grads_in.append(grad)
+        grads.append(grad)
         ctx = node._ctx
         if ctx is None:
             node = None
@@ -146,27 +129,28 @@ def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_grap
             _check_saved(node, ctx)
         trusted = fn._trusted
         try:
-            # A user's backward gets a read-only view: the same array may be another node's gradient.
-            grads = fn.backward(ctx, grad if trusted else _read_only(grad))
+            input_grads = fn.backward(ctx, grad if trusted else _read_only(grad))
         except (ValueError, TypeError, IndexError) as exc:
             raise _backward_failed(fn, exc) from exc
         parents = ctx._parents
-        if type(grads) is not tuple:
-            grads = (grads,) if type(grads) is ndarray else tuple(grads) if type(grads) is list else (grads,)
-        if len(grads) != len(parents):
-            _count_error(fn, len(grads), len(parents))
+        if type(input_grads) is not tuple:
+            input_grads = tuple(input_grads) if type(input_grads) is list else (input_grads,)
+        if len(input_grads) != len(parents):
+            raise BackwardError(f"{fn.__name__}.backward returned {len(input_grads)} gradient(s) but the op has "
+                                f"{len(parents)} input(s); return one per input (None where not needed)", fn,
+                                "count", got=len(input_grads), expected=len(parents))
         if unusual:
             if state.anomaly:
-                anomaly.check_backward(fn.name, grads, parents, getattr(ctx, "_anomaly_site", "an unknown place"))
+                anomaly.check_backward(fn.name, input_grads, parents, getattr(ctx, "_anomaly_site", "unknown"))
             if not retain_graph and ctx.saved_tensors:
                 ctx.saved_tensors = _Freed(fn.name)
         incoming, node = grad, None  # node: the next one, when it is the only one waiting
         for index in _WANTED[ctx.needs_input_grad]:
-            parent_grad = grads[index]
+            parent_grad = input_grads[index]
             if parent_grad is None:
                 continue
             parent = parents[index]
-            if parent_grad is incoming:  # Add passes grad on as it is; every node keeps its own .grad
+            if parent_grad is incoming:  # Add passes grad on as it is, and every node keeps its own .grad
                 parent_grad = parent_grad.copy()
             data = parent.data
             if not trusted or type(parent_grad) is not ndarray or parent_grad.shape != data.shape \
@@ -181,13 +165,7 @@ def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_grap
                     _send(pending, queue, node, grad)
                     node = None
                 _send(pending, queue, parent, parent_grad)
-    return nodes, grads_in
-
-
-def _read_only(grad: np.ndarray) -> np.ndarray:
-    view = grad.view()
-    view.flags.writeable = False
-    return view
+    return nodes, grads
 
 
 class _Indices(dict):
@@ -201,15 +179,18 @@ class _Indices(dict):
 _WANTED = _Indices()
 
 
+def _read_only(grad: np.ndarray) -> np.ndarray:
+    """A user's backward gets grad read-only: the same array may be another node's gradient."""
+    view = grad.view()
+    view.flags.writeable = False
+    return view
+
+
 def _backward_failed(fn: type, exc: Exception) -> BackwardError:
-    read_only = " (a backward must not modify grad or saved arrays in place)" if "read-only" in str(exc) else ""
-    return BackwardError(f"{fn.__name__}.backward failed: {type(exc).__name__}: {exc}{read_only}", fn,
+    read_only = "read-only" in str(exc)
+    hint = " (a backward must not modify grad or saved arrays in place)" if read_only else ""
+    return BackwardError(f"{fn.__name__}.backward failed: {type(exc).__name__}: {exc}{hint}", fn,
                          "read-only" if read_only else "raised", got=exc)
-
-
-def _count_error(fn: type, got: int, expected: int) -> None:
-    raise BackwardError(f"{fn.__name__}.backward returned {got} gradient(s) but the op has {expected} input(s); "
-                        "return one per input (None where not needed)", fn, "count", got=got, expected=expected)
 
 
 def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -227,79 +208,65 @@ def _send(pending: dict, queue: list, node: Any, grad: np.ndarray) -> None:
 
 
 def _fit(grad: Any, data: np.ndarray, fn: type, index: int, trusted: bool) -> np.ndarray:
-    """Check a backward's gradient for input `index` and sum broadcast dimensions down to the input's shape."""
-    if not isinstance(grad, np.ndarray):
-        grad = getattr(grad, "data", grad)
-    kind = np.asarray(grad).dtype
+    """A backward's gradient for input `index`, checked, cast to its dtype and summed down to its shape."""
+    kind = np.asarray(getattr(grad, "data", grad)).dtype
     if kind.kind not in "biuf":
         raise BackwardError(f"{fn.__name__}.backward returned a gradient of dtype {kind} for input {index}; "
                             "gradients must be real numbers", fn, "dtype", index, got=kind, expected=data.dtype)
-    grad = np.array(grad, dtype=data.dtype, copy=None if trusted else True)  # a user's array may be kept elsewhere
-    if grad.shape != data.shape:
-        grad = unbroadcast(grad, data.shape, fn, index)
-    return grad
-
-
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], fn: type, index: int = 0) -> np.ndarray:
-    """Sum `grad` over the dimensions that broadcasting added or stretched, giving `shape`.
-
-    Raises:
-        BackwardError: naming the op, the input `index` and both shapes, when `grad` is
-            not a broadcast of `shape` (a transposed gradient, say).
-    """
-    extra = grad.ndim - len(shape)
-    if extra < 0 or any(size not in (1, got) for size, got in zip(shape, grad.shape[extra:])):
-        raise BackwardError(
-            f"{fn.__name__}.backward: gradient for input {index} has shape {grad.shape}, "
-            f"which cannot be summed to the input's shape {shape}", fn, "shape", index, grad.shape, shape)
-    stretched = tuple(extra + i for i, (size, got) in enumerate(zip(shape, grad.shape[extra:])) if size == 1 != got)
+    grad = np.array(getattr(grad, "data", grad), dtype=data.dtype, copy=None if trusted else True)  # a user's
+    if grad.shape == data.shape:  # array may live on elsewhere, so it is copied
+        return grad
+    extra = grad.ndim - data.ndim
+    if extra < 0 or any(size not in (1, got) for size, got in zip(data.shape, grad.shape[extra:])):
+        raise BackwardError(f"{fn.__name__}.backward: gradient for input {index} has shape {grad.shape}, which "
+                            f"cannot be summed to the input's shape {data.shape}", fn, "shape", index, grad.shape,
+                            data.shape)
+    stretched = tuple(extra + i for i, (size, got) in enumerate(zip(data.shape, grad.shape[extra:]))
+                      if size == 1 != got)
     if stretched:
         grad = np.add.reduce(grad, axis=stretched, keepdims=True)
-    if extra:
-        grad = np.add.reduce(grad, axis=tuple(range(extra)))
-    return np.asarray(grad)  # the sums give `shape` already; a 0-d sum is a numpy scalar
+    return np.asarray(np.add.reduce(grad, axis=tuple(range(extra))) if extra else grad)
 
 
 def accumulate(nodes: list, grads: list) -> None:
-    """Add each gradient of a finished pass to its node's ``.grad``: all of them, or none if interrupted.
+    """Add a finished pass's gradients to the nodes' ``.grad``: all of them, or none if interrupted.
 
-    A ``.grad`` owns its memory (a view is copied; the pass gives no array to two nodes).
-    The adding is serialised, so passes in several threads into one shared leaf lose no update.
+    A ``.grad`` owns its memory (views are copied; the pass gives no array to two nodes). The
+    adding is serialised, so passes in several threads into one shared leaf lose no update.
     """
     with _lock:
         before = [node.grad for node in nodes]
         try:
             for node, grad, old in zip(nodes, grads, before):
-                if old is None:
-                    node.grad = grad if grad.base is None else grad.copy()
-                else:
-                    node.grad = _sum(old, grad)
+                node.grad = (grad if grad.base is None else grad.copy()) if old is None else _sum(old, grad)
         except BaseException:
             for node, old in zip(nodes, before):
                 node.grad = old
             raise
 
 
+_lock = threading.Lock()
+
+
 # --------------------------------------------------------------------- public API
 
 
-def grad(
-    outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool = True, allow_unused: bool = False
-) -> list[np.ndarray | None]:
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool = True,
+         allow_unused: bool = False) -> list[np.ndarray | None]:
     """The gradients of `outputs` with respect to each of `inputs`, as a list; no ``.grad`` is touched.
 
-    Like ``torch.autograd.grad``: computes ``d sum(output * grad_output) / d input``.
+    Like ``torch.autograd.grad``: ``d sum(output * grad_output) / d input``.
 
     Args:
         outputs: a Tensor or a sequence of Tensors.
         inputs: a Tensor or a sequence of Tensors that require grad.
-        grad_outputs: one upstream gradient per output, shaped like it; may be None
-            (or hold None) only for one-element outputs, whose default is 1.
-        retain_graph: keep the saved arrays so that the graph can be differentiated again.
-        allow_unused: give None for an input the outputs do not depend on, instead of raising.
+        grad_outputs: one upstream gradient per output (for one output, it alone); None
+            means 1, for one-element outputs.
+        retain_graph: keep the saved arrays, so the graph can be differentiated again.
+        allow_unused: None for an input the outputs do not depend on, instead of ValueError.
 
     Returns:
-        One array per input, with the input's shape and dtype (or None, see `allow_unused`).
+        One array per input, of its shape and dtype, sharing memory with nothing.
 
     Example::
 
@@ -313,14 +280,13 @@ def grad(
         if not x._requires_grad:
             raise ValueError(f"grad: inputs[{index}] does not require grad, so it has no gradient")
     nodes, grads = backward_pass(outputs, seeds(outputs, grad_outputs, "grad"), retain_graph)
-    found = {id(node): g for node, g in zip(nodes, grads)}
-    result: list[np.ndarray | None] = []
-    given: set[int] = set()
+    found = dict(zip(map(id, nodes), grads))
+    result, given = [], set()
     for index, x in enumerate(inputs):
         g = found.get(id(x))
         if g is None and not allow_unused:
-            raise ValueError(
-                f"grad: the outputs do not depend on inputs[{index}]; pass allow_unused=True to get None for it")
+            raise ValueError(f"grad: the outputs do not depend on inputs[{index}]; pass allow_unused=True "
+                             "to get None for it")
         if g is not None and (g.base is not None or id(g) in given):
             g = g.copy()
         given.add(id(g))
@@ -337,7 +303,7 @@ def _listed(items: Any, what: str) -> list:
 
 
 def seeds(outputs: Sequence[Any], grad_outputs: Sequence[Any] | None, who: str) -> list[np.ndarray]:
-    """The starting gradient of each output: given ones copied and checked, one-element outputs default to 1."""
+    """Each output's starting gradient: a given one copied and checked, else 1 for a one-element output."""
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -346,14 +312,12 @@ def seeds(outputs: Sequence[Any], grad_outputs: Sequence[Any] | None, who: str) 
     for out, given in zip(outputs, grad_outputs):
         data = out.data
         if not out._requires_grad:
-            raise RuntimeError(
-                f"{who}: this tensor does not require grad: no input of the ops that made it "
-                "requires grad, or it was computed under no_grad()")
+            raise RuntimeError(f"{who}: this tensor does not require grad: no input of the ops that made it "
+                               "requires grad, or it was computed under no_grad()")
+        if given is None and data.size != 1:
+            raise RuntimeError(f"{who}: a gradient must be given for non-scalar outputs (this tensor has shape "
+                               f"{data.shape}); call backward(grad) with an array of that shape")
         if given is None:
-            if data.size != 1:
-                raise RuntimeError(
-                    f"{who}: a gradient must be given for non-scalar outputs (this tensor has shape "
-                    f"{data.shape}); call backward(grad) with an array of that shape")
             seed = np.empty_like(data)
             seed.fill(1)
         else:  # a copy: the caller's array must survive any backward, even a careless user op
@@ -362,19 +326,3 @@ def seeds(outputs: Sequence[Any], grad_outputs: Sequence[Any] | None, who: str) 
                 raise ValueError(f"{who}: grad has shape {seed.shape} but the tensor has shape {data.shape}")
         result.append(seed)
     return result
-
-
-def topological_order(root: Any) -> list:
-    """Every node `root` depends on that requires grad, inputs before the ops that use them (no recursion)."""
-    order, visited = [], set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            parents = () if node._ctx is None else node._ctx._parents
-            stack.extend((p, False) for p in parents if getattr(p, "_requires_grad", False) and id(p) not in visited)
-    return order

@@ -1,9 +1,8 @@
 """The contract for adding an op: `Function`, with forward and backward side by side, and its `Context`.
 
-Every built-in primitive in `ops.py` is written against this same public API. `apply`
-wraps its results in the tensor type that `tensor.py` registers once with
-`use_tensor_type` (as HIPS autograd registers its box type), so this module imports no
-Tensor and ops.py, below tensor.py, imports only this module.
+Every built-in op in ops.py is written against this same public API. `apply` wraps results
+in the tensor type tensor.py registers once with `use_tensor_type` (as HIPS autograd
+registers its box type), so this module needs no Tensor and ops.py needs only this module.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from . import anomaly
 from .autograd import next_number
 from .grad_mode import state
 
-_tensor_type: Any = None  # set by tensor.py
+_tensor_type: Any = None
+new = object.__new__
 
 
 def use_tensor_type(tensor_type: type) -> None:
@@ -30,14 +30,14 @@ class Context:
     """What `forward` leaves for `backward`: saved arrays and any attributes you set.
 
     Attributes:
-        saved_tensors: the arrays given to `save_for_backward` (plain numpy arrays).
-        needs_input_grad: one bool per input; False where no gradient is wanted,
-            so a backward may skip that work and return None.
+        saved_tensors: the arrays given to `save_for_backward`.
+        needs_input_grad: one bool per input; False where no gradient is wanted (a
+            backward may return None there).
     """
 
     saved_tensors: tuple[np.ndarray, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
-    _parents: tuple[Any, ...] = ()  # the op's inputs: tensors, or the constants as given
+    _parents: tuple[Any, ...] = ()  # the op's inputs: tensors, and constants as given
     _scope = None
     _op_kwargs: Any = MappingProxyType({})
 
@@ -68,21 +68,19 @@ class Function(Context):
                 (out,) = ctx.saved_tensors
                 return grad * out
 
-    `backward` returns one gradient per input (a tuple when there are several; None
-    for an input that needs none). A gradient may have the broadcast shape of the
-    output: the engine sums it down to the input's shape. Each recorded op is an
-    instance of its Function, and that instance is the ``ctx`` (as in tinygrad).
+    `backward` returns one gradient per input (a tuple when there are several, None for
+    one that needs none), of the input's shape or the output's broadcast shape (the engine
+    sums it down). Each recorded op is an instance of its Function: that instance is ``ctx``.
 
     Class attributes:
-        name: the op's short name, shown as ``Tensor.op``, in graphs and errors
-            (defaults to the lower-cased class name: ``MatMul`` -> ``"matmul"``).
-        label: the local derivative, shown on the backward graph (``"g * exp(x)"``).
+        name: the short name shown as ``Tensor.op``, in graphs and in errors (default: the
+            lower-cased class name, ``MatMul`` -> ``"matmul"``).
+        label: the local derivative, shown on backward graphs (``"g * exp(x)"``).
     """
 
     name: ClassVar[str] = "function"
     label: ClassVar[str | None] = None
-    # The built-in ops are tested never to edit grad in place; a user's backward gets a read-only grad.
-    _trusted: ClassVar[bool] = False
+    _trusted: ClassVar[bool] = False  # built-ins are tested never to edit grad; a user's backward gets it read-only
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -100,26 +98,22 @@ class Function(Context):
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
-        """Run forward on the inputs' arrays and, when a gradient is wanted, record the op.
+        """Run forward on the inputs' arrays and, when a gradient is wanted, record the op; returns a Tensor.
 
-        Inputs may be Tensors or array-likes (constants, never copied); keyword
-        arguments go to `forward` unchanged. Returns a Tensor.
+        Inputs may be Tensors or array-likes (constants, not copied); keyword arguments go to
+        `forward` as they are.
         """
-        tensor_type = _tensor_type
-        arrays, needs = [], []
-        parents = inputs
+        arrays, needs, parents = [], [], inputs
         for x in inputs:
-            if isinstance(x, tensor_type):
+            if isinstance(x, _tensor_type):
                 arrays.append(x.data)
                 needs.append(x._requires_grad)
-            elif cls._trusted and (type(x) is float or type(x) is int):
-                arrays.append(x)  # built-in ops take Python numbers as they are: numpy's NEP 50 rules apply
-                needs.append(False)
-            else:
-                arrays.append(_as_constant(x))
-                needs.append(False)
-                if arrays[-1] is not x:  # the graph keeps the array, not a list that may change
-                    parents = None
+                continue
+            # built-in ops take Python numbers as they are, so numpy's NEP 50 dtype rules apply
+            arrays.append(x if cls._trusted and type(x) in (float, int) else as_constant(x))
+            needs.append(False)
+            if arrays[-1] is not x:  # the graph keeps the array, not a list that may change
+                parents = None
         record = True in needs and state.enabled
         ctx = new(cls)
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
@@ -128,15 +122,13 @@ class Function(Context):
         except _FORWARD_ERRORS as exc:
             _raise_forward_error(cls, arrays, exc)
         if parents is None:
-            parents = tuple(x if isinstance(x, tensor_type) or type(x) in (float, int) else a
-                            for x, a in zip(inputs, arrays))
-        return _finish(cls, ctx, out, record, parents, kwargs)
+            parents = tuple(a if x is not a and not isinstance(x, _tensor_type) else x for x, a in zip(inputs, arrays))
+        return _finish(ctx, out, record, parents, kwargs)
 
 
-# `Function.apply` for the calls Tensor's own methods make: one or two inputs that are Tensors or
-# Python numbers. Without the general loop, with _finish written out and as plain functions (a
-# classmethod builds a bound method per call) an op costs a third less: docs/performance.md.
-# Tests check that the three record the same node.
+# `Function.apply` for the calls Tensor's own methods make: one or two inputs, Tensors or Python
+# numbers. Plain functions (a classmethod builds a bound method per call) without the general
+# loop: an op costs about a fifth less (docs/performance.md). Tests check all three record alike.
 
 
 def apply_unary(cls: type[Function], x: Any, **kwargs: Any) -> Any:
@@ -150,35 +142,18 @@ def apply_unary(cls: type[Function], x: Any, **kwargs: Any) -> Any:
         out = cls.forward(ctx, x.data, **kwargs)
     except _FORWARD_ERRORS as exc:
         _raise_forward_error(cls, [x.data], exc)
-    if type(out) is not ndarray:
-        out = np.asarray(out)
-    result = new(_tensor_type)
-    result.data = out
-    result.grad = result.name = None
-    result._seq = next_number()
-    if record and out.dtype.kind == "f":
-        ctx._parents = (x,)
-        if kwargs:
-            ctx._op_kwargs = kwargs
-        result._ctx = ctx
-        result._requires_grad = True
-    else:
-        result._ctx = None
-        result._requires_grad = False
-    if state.extras:
-        _extras(cls, ctx, out, record, (x,))
-    return result
+    return _finish(ctx, out, record, (x,), kwargs)
+
 
 def apply_binary(cls: type[Function], a: Any, b: Any) -> Any:
     """``cls.apply(a, b)``, faster."""
-    tensor_type = _tensor_type
-    if type(a) is tensor_type:
+    if type(a) is _tensor_type:
         a_data, a_grad = a.data, a._requires_grad
     elif type(a) is float or type(a) is int:
         a_data, a_grad = a, False
     else:
         return cls.apply(a, b)
-    if type(b) is tensor_type:
+    if type(b) is _tensor_type:
         b_data, b_grad = b.data, b._requires_grad
     elif type(b) is float or type(b) is int:
         b_data, b_grad = b, False
@@ -191,68 +166,41 @@ def apply_binary(cls: type[Function], a: Any, b: Any) -> Any:
         out = cls.forward(ctx, a_data, b_data)
     except _FORWARD_ERRORS as exc:
         _raise_forward_error(cls, [a_data, b_data], exc)
-    if type(out) is not ndarray:
-        out = np.asarray(out)
-    result = new(tensor_type)
-    result.data = out
-    result.grad = result.name = None
-    result._seq = next_number()
-    if record and out.dtype.kind == "f":
-        ctx._parents = (a, b)
-        result._ctx = ctx
-        result._requires_grad = True
-    else:
-        result._ctx = None
-        result._requires_grad = False
-    if state.extras:
-        _extras(cls, ctx, out, record, (a, b))
-    return result
+    return _finish(ctx, out, record, (a, b), None)
 
 
-new = object.__new__
-ndarray = np.ndarray
-_NEEDS = ((False,), (True,))  # needs_input_grad without building a tuple per op
+_NEEDS = ((False,), (True,))  # needs_input_grad without a new tuple per op
 _NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
 _FORWARD_ERRORS = (ValueError, IndexError, TypeError, OverflowError)
 
 
-def _finish(cls: type[Function], ctx: Function, out: Any, record: bool, parents: tuple, kwargs: Any) -> Any:
+def _finish(ctx: Function, out: Any, record: bool, parents: tuple, kwargs: Any) -> Any:
     """Wrap forward's result in a Tensor; when recording, link it to `ctx`, which keeps the inputs."""
-    if type(out) is not ndarray:  # numpy reductions give scalars, not 0-d arrays
+    if type(out) is not np.ndarray:  # numpy reductions give scalars, not 0-d arrays
         out = np.asarray(out)
     result = new(_tensor_type)
-    result.data = out
-    result.grad = result.name = None
-    result._seq = next_number()
-    if record and out.dtype.kind == "f":
+    result.data, result.grad, result.name, result._seq = out, None, None, next_number()
+    if record and out.dtype.kind == "f":  # an integer result has no gradient to pass on
         ctx._parents = parents
         if kwargs:
             ctx._op_kwargs = kwargs
-        result._ctx = ctx
-        result._requires_grad = True
+        result._ctx, result._requires_grad = ctx, True
     else:
-        result._ctx = None
-        result._requires_grad = False
-    if state.extras:
-        _extras(cls, ctx, out, record, parents)
+        result._ctx, result._requires_grad = None, False
+    if state.extras:  # inside a scope or detect_anomaly
+        if state.scope is not None and result._ctx is not None:
+            ctx._scope = state.scope
+        if state.anomaly:
+            ctx._anomaly_site = anomaly.call_site()  # kept for a nan found later, in backward
+            anomaly.check_forward(ctx.name, out, parents, ctx._anomaly_site)
     return result
 
 
-def _extras(cls: type[Function], ctx: Function, out: np.ndarray, record: bool, parents: tuple) -> None:
-    """Inside a `scope` or `detect_anomaly`: note the composite, check the output for nan and inf."""
-    if state.scope is not None and record:
-        ctx._scope = state.scope
-    if state.anomaly:
-        ctx._anomaly_site = anomaly.call_site()  # kept for a nan found later, in backward
-        anomaly.check_forward(cls.name, out, parents, ctx._anomaly_site)
-
-
-def _as_constant(value: Any) -> np.ndarray:
+def as_constant(value: Any) -> np.ndarray:
+    """An op's non-Tensor input as an array; a list holding Tensors is refused (their gradient would be lost)."""
     if isinstance(value, (list, tuple)) and holds_tensor(value):
-        raise TypeError(
-            "a list or tuple holding Tensors cannot be an op's input: it would be used as a constant "
-            "and no gradient would reach those Tensors; combine them with Tensor ops instead"
-        )
+        raise TypeError("a list or tuple holding Tensors cannot be an op's input: it would be used as a constant "
+                        "and no gradient would reach those Tensors; combine them with Tensor ops instead")
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"cannot use {type(value).__name__} of dtype {array.dtype} as a tensor")
@@ -272,9 +220,9 @@ def holds_tensor(items: list | tuple) -> bool:
 
 
 def _raise_forward_error(cls: type[Function], arrays: list[Any], exc: Exception) -> None:
-    """Name the op and the input shapes: numpy's own message names neither the op nor our API."""
+    """Name the op and the input shapes: numpy's own message names neither."""
     message = str(exc)
-    if message.startswith(cls.name + ":"):  # the op already wrote a complete message
+    if message.startswith(cls.name + ":"):  # the op wrote a complete message
         raise exc
     shapes = [str(np.shape(a)) for a in arrays]
     if "could not be broadcast" in message:

@@ -66,12 +66,13 @@ def array_function(tensor_type: type, func: Callable, args: tuple, kwargs: dict)
     """``Tensor.__array_function__``: the op for numpy functions the library has, else see the module docstring."""
     handler = _FUNCTIONS.get(func)
     if handler is not None:
+        given = {key: value for key, value in kwargs.items() if value is not None}  # None: numpy's default
         try:
-            given = _signature(func).bind(*args, **kwargs).arguments
-        except TypeError:
-            given = None  # numpy itself will say what is wrong with the call
-        if given is not None and set(given) <= handler.arguments:
-            return handler(tensor_type, **given)
+            bound = _signature(handler).bind(tensor_type, *args, **given)
+        except TypeError:  # an argument the Tensor op does not take
+            bound = None
+        if bound is not None:
+            return handler(*bound.args, **bound.kwargs)
     if func not in _NO_GRADIENT_FUNCTIONS:
         _refuse_if_grad(tensor_type, f"np.{func.__name__}", (args, kwargs), "out" in kwargs)
     result = func(*_data(tensor_type, args), **_data(tensor_type, kwargs))
@@ -135,11 +136,14 @@ def _signature(func: Callable) -> inspect.Signature:
 _FUNCTIONS: dict[Callable, Any] = {}
 
 
-def _implements(*funcs: Callable, arguments: str) -> Callable:
-    """Register a handler for numpy functions, used when the call names only these `arguments`."""
+def _implements(*funcs: Callable) -> Callable:
+    """Register a handler for numpy functions: its signature (after the Tensor type) says what it takes.
+
+    Arguments after the first are keyword-only where numpy's positional order differs, so that
+    ``np.sum(t, 1, np.float32)`` (a dtype) is refused, not taken as keepdims.
+    """
 
     def register(handler: Callable) -> Callable:
-        handler.arguments = set(arguments.split())  # type: ignore[attr-defined]
         for func in funcs:
             _FUNCTIONS[func] = handler
         return handler
@@ -151,52 +155,52 @@ def _tensor(tensor_type: type, a: Any) -> Any:
     return a if isinstance(a, tensor_type) else tensor_type(a)
 
 
-@_implements(np.sum, arguments="a axis keepdims")
-def _sum(T: type, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+@_implements(np.sum)
+def _sum(T: type, a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return _tensor(T, a).sum(axis=axis, keepdims=keepdims)
 
 
-@_implements(np.mean, arguments="a axis keepdims")
-def _mean(T: type, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+@_implements(np.mean)
+def _mean(T: type, a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return _tensor(T, a).mean(axis=axis, keepdims=keepdims)
 
 
-@_implements(np.max, np.amax, arguments="a axis keepdims")
-def _max(T: type, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+@_implements(np.max, np.amax)
+def _max(T: type, a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return _tensor(T, a).max(axis=axis, keepdims=keepdims)
 
 
-@_implements(np.reshape, arguments="a shape newshape")
-def _reshape(T: type, a: Any, shape: Any = None, newshape: Any = None) -> Any:
+@_implements(np.reshape)
+def _reshape(T: type, a: Any, shape: Any = None, *, newshape: Any = None) -> Any:
     return _tensor(T, a).reshape(shape if shape is not None else newshape)
 
 
-@_implements(np.transpose, arguments="a axes")
+@_implements(np.transpose)
 def _transpose(T: type, a: Any, axes: Any = None) -> Any:
     return _tensor(T, a).transpose(*(() if axes is None else (axes,)))
 
 
-@_implements(np.squeeze, arguments="a axis")
+@_implements(np.squeeze)
 def _squeeze(T: type, a: Any, axis: Any = None) -> Any:
     return _tensor(T, a).squeeze(axis)
 
 
-@_implements(np.ravel, arguments="a")
+@_implements(np.ravel)
 def _ravel(T: type, a: Any) -> Any:
     return _tensor(T, a).ravel()
 
 
-@_implements(np.clip, arguments="a a_min a_max min max")
-def _clip(T: type, a: Any, a_min: Any = None, a_max: Any = None, min: Any = None, max: Any = None) -> Any:
+@_implements(np.clip)
+def _clip(T: type, a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None, max: Any = None) -> Any:
     low, high = (a_min if a_min is not None else min), (a_max if a_max is not None else max)
     return _tensor(T, a).clip(low, high)
 
 
-@_implements(np.dot, arguments="a b")
+@_implements(np.dot)
 def _dot(T: type, a: Any, b: Any) -> Any:
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return ops.Mul.apply(a, b)
     if np.ndim(a) <= 2 and np.ndim(b) <= 2:
         return ops.MatMul.apply(a, b)
-    _refuse_if_grad(T, "np.dot", (a, b), False)  # beyond 2-D, dot is not matmul: use matmul or tensordot's data
+    _refuse_if_grad(T, "np.dot", (a, b), False)  # beyond 2-D, dot is not matmul
     return np.dot(_data(T, a), _data(T, b))

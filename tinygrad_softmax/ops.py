@@ -534,7 +534,8 @@ def check_labels(labels: np.ndarray, shape: tuple[int, ...], axis: int, who: str
         raise ValueError(f"{who}: labels of shape {labels.shape} do not match logits of shape {shape}; "
                          f"expected {expected} (one label per sample)")
     classes = shape[axis]
-    if labels.size and not (np.minimum.reduce(labels, axis=None) >= 0 and np.maximum.reduce(labels, axis=None) < classes):
+    low, high = (np.minimum.reduce(labels, axis=None), np.maximum.reduce(labels, axis=None)) if labels.size else (0, 0)
+    if labels.size and (low < 0 or high >= classes):
         bad = labels[(labels < 0) | (labels >= classes)]
         raise ValueError(f"{who}: labels must be in [0, {classes}) for {classes} classes; "
                          f"got {sorted(set(bad.tolist()))[:5]}")

@@ -312,9 +312,10 @@ class Tensor:
         try:
             ufunc(self.data, value, out=self.data)
         except (TypeError, ValueError) as exc:
-            raise (TypeError if isinstance(exc, TypeError) else ValueError)(f"{op.name}: cannot update a tensor of shape {self.shape} and dtype {self.dtype} "
-                            f"in place with {symbol} {np.shape(value)} values of dtype "
-                            f"{np.result_type(value)}: {exc}") from None
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"{op.name}: cannot update a tensor of shape {self.shape} and dtype {self.dtype} "
+                       f"in place with {symbol} {np.shape(value)} values of dtype {np.result_type(value)}: {exc}"
+                       ) from None
         autograd.note_inplace(self.data)
         return self
 
