@@ -26,7 +26,9 @@ import sys
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (~30 s)")
-    parser.add_argument("--only", default="W1,W2,W3,W3-f32,W4", help="comma-separated workloads (default: all)")
+    parser.add_argument("--only", default="W1,W2,W3,W3-f32,W4,W5", help="comma-separated workloads (default: all)")
+    parser.add_argument("--baseline", metavar="DIR", help="also run the tinygrad_softmax package in DIR (another "
+                        "checkout's, e.g. `git worktree add /tmp/v01 <commit>` then /tmp/v01/tinygrad_softmax)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP / torch threads (default 1)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds per workload (default 15 quick, 21 full)")
     compile_group = parser.add_mutually_exclusive_group()
@@ -44,6 +46,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = str(ARGS.threads)
 
 import gc  # noqa: E402
+import importlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -60,9 +63,10 @@ import workloads  # noqa: E402
 if workloads.optional("tinygrad_softmax") is None:  # not installed: use the checkout this script is in
     sys.path.insert(1, os.path.dirname(HERE))
 
-# The targets of issue 8, as ratios to hand-written numpy: (workload, peer, limit, what).
+# The targets of issues 8 and 12, as ratios to hand-written numpy: (workload, peer, limit, what).
 TARGETS = [
     ("W1", "tinygrad_softmax", 4.0, "time"),
+    ("W1", "tinygrad_softmax fused", 2.5, "time"),
     ("W2", "tinygrad_softmax", 1.5, "time"),
     ("W2", "tinygrad_softmax fused", 1.15, "time"),
     ("W3", "tinygrad_softmax", 1.1, "time"),
@@ -70,6 +74,7 @@ TARGETS = [
     ("W3-f32", "tinygrad_softmax", 1.1, "time"),
     ("W3-f32", "tinygrad_softmax fused", 1.1, "time"),
     ("W4", "tinygrad_softmax", 2.7, "time"),
+    ("W5", "tinygrad_softmax", 3.5, "time"),
     ("W3", "tinygrad_softmax", 1.3, "peak memory"),
     ("W3", "tinygrad_softmax fused", 1.3, "peak memory"),
     ("W3-f32", "tinygrad_softmax", 1.3, "peak memory"),
@@ -313,6 +318,29 @@ def target_report(results: list[tuple[workloads.Workload, list[dict[str, Any]]]]
     return "\n".join(lines)
 
 
+def load_baseline(directory: str) -> str:
+    """Import the tinygrad_softmax package in `directory` as `tinygrad_softmax_baseline`, beside this one.
+
+    A copy under the new name, with the package's own module names ("tinygrad_softmax.ops"...)
+    renamed in its source, so that it behaves as it does when installed.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    source = Path(directory)
+    if not (source / "__init__.py").exists():
+        raise SystemExit(f"--baseline {directory}: not a package folder (no __init__.py)")
+    target = Path(tempfile.mkdtemp(prefix="tgs-baseline-")) / "tinygrad_softmax_baseline"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in target.rglob("*.py"):
+        path.write_text(path.read_text().replace("tinygrad_softmax.", "tinygrad_softmax_baseline."))
+    sys.path.insert(0, str(target.parent))
+    module = importlib.import_module("tinygrad_softmax_baseline")
+    print(f"- baseline: {source} (version {getattr(module, '__version__', '?')})")
+    return "tinygrad_softmax_baseline"
+
+
 def main() -> int:
     quick = ARGS.quick
     rounds = ARGS.rounds or (15 if quick else 21)
@@ -323,10 +351,11 @@ def main() -> int:
     if compile_torch and workloads.optional("torch") is None:
         compile_torch = False
     selected = [k.strip() for k in ARGS.only.split(",") if k.strip()]
-    unknown = sorted(set(selected) - {"W1", "W2", "W3", "W3-f32", "W4"})
+    unknown = sorted(set(selected) - {"W1", "W2", "W3", "W3-f32", "W4", "W5"})
     if unknown:
-        print(f"unknown workload(s) {unknown}; choose from W1, W2, W3, W3-f32, W4", file=sys.stderr)
+        print(f"unknown workload(s) {unknown}; choose from W1, W2, W3, W3-f32, W4, W5", file=sys.stderr)
         return 2
+    baseline = load_baseline(ARGS.baseline) if ARGS.baseline else None
     started = time.perf_counter()
     info = machine_info()
     print(f"# tinygrad_softmax benchmarks ({'quick' if quick else 'full'}: {rounds} interleaved rounds)\n")
@@ -336,15 +365,15 @@ def main() -> int:
         print(f"- note: {note}")
     print()
     results = []
-    for work in workloads.build(selected, compile_torch, compile_note):
+    for work in workloads.build(selected, compile_torch, compile_note, baseline):
         work.skipped += cross_check(work)
         rows = measure(work, rounds, block_seconds)
         results.append((work, rows))
         print(table(work, rows, info), end="\n\n", flush=True)
-    print("### Summary: median per step (W4: per op), ratio to hand-written numpy\n")
+    print("### Summary: median per step (W4, W5: per op), ratio to hand-written numpy\n")
     print(machine_line(info), end="\n\n")
     print(summary(results))
-    print("\n### Targets (issue 8)\n")
+    print("\n### Targets (issues 8 and 12)\n")
     print(target_report(results))
     info["load_average_end"] = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     print(f"\nload average at start {info['load_average']}, at end {info['load_average_end']}; "

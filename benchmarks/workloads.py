@@ -11,6 +11,12 @@ W3  the same step on 8192 x 784 -> 10 (MNIST-sized), float64 and float32.
 W4  a 2,000-op elementwise chain on a (16,) float64 vector, forward then backward:
     500 times the cycle ``h * 0.5 -> + 0.25 -> exp -> log`` (bounded values), then
     ``sum`` and the gradient with respect to the input. Reported per op.
+W5  a 2,000-op chain of scalar ``*`` and ``+`` on a 1-element tensor (issue 12): 1,000
+    times ``h * 0.5 -> + 0.25``, then the gradient with respect to the input; per op.
+    Pure bookkeeping: numpy's own work is one tiny multiply or add per op.
+
+``baseline`` (run.py --baseline) adds the same tinygrad_softmax peers from another
+checkout, imported under another name, so before/after ratios come from one run.
 
 A peer is a `Peer`: ``step()`` runs one full step (forward, backward, update) and
 ``result()`` returns what the step produced (weights, or W4's input gradient) for
@@ -30,6 +36,7 @@ LR = 0.01
 CHAIN_CYCLES = 500  # W4: 4 ops per cycle -> 2,000 ops
 CHAIN_OPS = 4 * CHAIN_CYCLES
 CHAIN_WIDTH = 16
+SCALAR_CYCLES = 1000  # W5: 2 ops per cycle -> 2,000 ops
 
 
 @dataclass
@@ -71,9 +78,9 @@ def classifier_data(n: int | None, features: int, classes: int, dtype: Any, seed
     return {"X": X, "y": y, "W": W}
 
 
-def chain_data(seed: int = 0) -> dict[str, Any]:
+def chain_data(seed: int = 0, width: int = CHAIN_WIDTH) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    return {"x": rng.uniform(0.5, 1.5, CHAIN_WIDTH)}
+    return {"x": rng.uniform(0.5, 1.5, width)}
 
 
 # ---------------------------------------------------------- hand-written numpy
@@ -145,13 +152,31 @@ def numpy_chain(data: dict[str, Any]) -> Peer:
     return Peer("numpy (by hand)", step, lambda: grad_x[0])
 
 
+def numpy_scalar_chain(data: dict[str, Any]) -> Peer:
+    x = data["x"]
+    grad_x: list[np.ndarray] = [np.zeros_like(x)]
+
+    def step() -> np.ndarray:
+        h = x
+        for _ in range(SCALAR_CYCLES):
+            h = h * 0.5
+            h = h + 0.25
+        g = np.ones_like(h)
+        for _ in range(SCALAR_CYCLES):  # + passes g on; * multiplies it by the constant
+            g = g * 0.5
+        grad_x[0] = g
+        return g
+
+    return Peer("numpy (by hand)", step, lambda: grad_x[0])
+
+
 # ------------------------------------------------------------- tinygrad_softmax
 
 
-def tgs_classifier(data: dict[str, Any], fused: bool) -> Peer:
-    from tinygrad_softmax import functional as F
-    from tinygrad_softmax.nn import SoftmaxClassifier
-    from tinygrad_softmax.optim import SGD
+def tgs_classifier(data: dict[str, Any], fused: bool, package: str = "tinygrad_softmax") -> Peer:
+    F = importlib.import_module(f"{package}.functional")
+    SoftmaxClassifier = importlib.import_module(f"{package}.nn").SoftmaxClassifier
+    SGD = importlib.import_module(f"{package}.optim").SGD
 
     X, y = data["X"], data["y"]
     classes, columns = data["W"].shape
@@ -167,13 +192,16 @@ def tgs_classifier(data: dict[str, Any], fused: bool) -> Peer:
         optimizer.step()
         return loss
 
-    name = "tinygrad_softmax fused" if fused else "tinygrad_softmax"
+    name = ("tinygrad_softmax fused" if fused else "tinygrad_softmax") + _suffix(package)
     return Peer(name, step, lambda: model.W.data)
 
 
-def tgs_chain(data: dict[str, Any]) -> Peer:
-    from tinygrad_softmax import Tensor
+def _suffix(package: str) -> str:
+    return "" if package == "tinygrad_softmax" else " (baseline)"
 
+
+def tgs_chain(data: dict[str, Any], package: str = "tinygrad_softmax") -> Peer:
+    Tensor = importlib.import_module(package).Tensor
     x = Tensor(data["x"], requires_grad=True)
 
     def step() -> Any:
@@ -184,7 +212,22 @@ def tgs_chain(data: dict[str, Any]) -> Peer:
         h.sum().backward()
         return x.grad
 
-    return Peer("tinygrad_softmax", step, lambda: x.grad)
+    return Peer("tinygrad_softmax" + _suffix(package), step, lambda: x.grad)
+
+
+def tgs_scalar_chain(data: dict[str, Any], package: str = "tinygrad_softmax") -> Peer:
+    Tensor = importlib.import_module(package).Tensor
+    x = Tensor(data["x"], requires_grad=True)
+
+    def step() -> Any:
+        x.grad = None
+        h = x
+        for _ in range(SCALAR_CYCLES):
+            h = h * 0.5 + 0.25
+        h.backward()
+        return x.grad
+
+    return Peer("tinygrad_softmax" + _suffix(package), step, lambda: x.grad)
 
 
 # ------------------------------------------------------------------- PyTorch
@@ -238,6 +281,52 @@ def torch_chain(data: dict[str, Any]) -> Peer:
     return Peer("PyTorch eager", step, lambda: x.grad.numpy(), numpy_memory=False)
 
 
+def torch_scalar_chain(data: dict[str, Any]) -> Peer:
+    import torch
+
+    x = torch.tensor(data["x"], requires_grad=True)
+
+    def step() -> Any:
+        x.grad = None
+        h = x
+        for _ in range(SCALAR_CYCLES):
+            h = h * 0.5 + 0.25
+        h.backward()
+        return x.grad
+
+    return Peer("PyTorch eager", step, lambda: x.grad.numpy(), numpy_memory=False)
+
+
+# ----------------------------------------------------------------- micrograd
+
+
+def micrograd_scalar_chain(data: dict[str, Any]) -> Peer:
+    """micrograd's Value: pure Python floats. Its backward sorts the graph recursively, so the
+    recursion limit is raised for it (it would raise RecursionError on a 2,000-op chain)."""
+    import sys
+
+    from micrograd.engine import Value
+
+    start = float(data["x"][0])
+    grad_x = [np.zeros(1)]
+
+    def step() -> Any:
+        x = Value(start)
+        h = x
+        for _ in range(SCALAR_CYCLES):
+            h = h * 0.5 + 0.25
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 4 * SCALAR_CYCLES + 1000))
+        try:
+            h.backward()
+        finally:
+            sys.setrecursionlimit(limit)
+        grad_x[0] = np.array([x.grad])
+        return x.grad
+
+    return Peer("micrograd", step, lambda: grad_x[0])
+
+
 # -------------------------------------------------------------- HIPS autograd
 
 
@@ -288,12 +377,37 @@ def hips_chain(data: dict[str, Any]) -> Peer:
     return Peer("HIPS autograd", step, lambda: grad_x[0])
 
 
+def hips_scalar_chain(data: dict[str, Any]) -> Peer:
+    import autograd
+
+    x = data["x"]
+    grad_x: list[np.ndarray] = [np.zeros_like(x)]
+
+    def chain(v: Any) -> Any:
+        h = v
+        for _ in range(SCALAR_CYCLES):
+            h = h * 0.5 + 0.25
+        return h[0]
+
+    gradient = autograd.grad(chain)
+
+    def step() -> Any:
+        grad_x[0] = gradient(x)
+        return grad_x[0]
+
+    return Peer("HIPS autograd", step, lambda: grad_x[0])
+
+
 # ---------------------------------------------------------------- assembling
 
 
-def build(selected: list[str], compile_torch: bool, compile_note: str) -> list[Workload]:
-    """The workloads in `selected` (keys like "W1", "W3-f32") with every available peer."""
+def build(selected: list[str], compile_torch: bool, compile_note: str, baseline: str | None = None) -> list[Workload]:
+    """The workloads in `selected` (keys like "W1", "W3-f32") with every available peer.
+
+    `baseline` names another tinygrad_softmax package (already importable) whose peers run too.
+    """
     torch = optional("torch")
+    micrograd = optional("micrograd.engine")
     hips = optional("autograd")
     if hips is not None and not hasattr(hips, "value_and_grad"):
         hips = None  # some other package named autograd
@@ -306,21 +420,36 @@ def build(selected: list[str], compile_torch: bool, compile_note: str) -> list[W
             lambda: classifier_data(8192, 784, 10, np.float32, 3),
         ),
         "W4": (f"W4: {CHAIN_OPS:,}-op elementwise chain, per op fwd+bwd", chain_data),
+        "W5": (f"W5: {2 * SCALAR_CYCLES:,}-op chain of scalar * and + on 1 element, per op fwd+bwd",
+               lambda: chain_data(width=1)),
     }
+    packages = ["tinygrad_softmax"] + ([baseline] if baseline else [])
     workloads = []
     for key in selected:
         title, make_data = specs[key]
         data = make_data()
         if key == "W4":
             work = Workload(key, title, data, per=CHAIN_OPS, unit="op")
-            work.peers += [numpy_chain(data), tgs_chain(data)]
+            work.peers += [numpy_chain(data), *(tgs_chain(data, p) for p in packages)]
             if torch is not None:
                 work.peers.append(torch_chain(data))
             if hips is not None:
                 work.peers.append(hips_chain(data))
+        elif key == "W5":
+            work = Workload(key, title, data, per=2 * SCALAR_CYCLES, unit="op")
+            work.peers += [numpy_scalar_chain(data), *(tgs_scalar_chain(data, p) for p in packages)]
+            if torch is not None:
+                work.peers.append(torch_scalar_chain(data))
+            if micrograd is not None:
+                work.peers.append(micrograd_scalar_chain(data))
+            else:
+                work.skipped.append("micrograd: not installed (pip install micrograd)")
+            if hips is not None:
+                work.peers.append(hips_scalar_chain(data))
         else:
             work = Workload(key, title, data)
-            work.peers += [numpy_classifier(data), tgs_classifier(data, False), tgs_classifier(data, True)]
+            work.peers.append(numpy_classifier(data))
+            work.peers += [tgs_classifier(data, fused, p) for p in packages for fused in (False, True)]
             if torch is not None:
                 work.peers += [torch_classifier(data, False), torch_classifier(data, True)]
                 if compile_torch:

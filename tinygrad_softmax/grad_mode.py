@@ -54,22 +54,22 @@ class _State(threading.local):
 state = _State()
 
 
-def _open(switch: str, value: Any) -> object:
-    token = object()
-    state.open[switch].append((token, value))
-    setattr(state, switch, value)
-    state.extras = state.anomaly or state.scope is not None
-    return token
+def _open(switch: str, value: Any, token: object) -> None:
+    mode = state
+    mode.open[switch].append((token, value))
+    setattr(mode, switch, value)
+    mode.extras = mode.anomaly or mode.scope is not None
 
 
 def _close(switch: str, token: object) -> None:
-    entries = state.open[switch]
-    for index in range(len(entries) - 1, -1, -1):  # usually the last one
-        if entries[index][0] is token:
-            del entries[index]
-            break
-    setattr(state, switch, entries[-1][1] if entries else state.defaults[switch])
-    state.extras = state.anomaly or state.scope is not None
+    mode = state
+    entries = mode.open[switch]
+    if entries[-1][0] is token:  # the usual case: the newest block ends first
+        entries.pop()
+    else:
+        entries.remove(next(entry for entry in entries if entry[0] is token))
+    setattr(mode, switch, entries[-1][1] if entries else mode.defaults[switch])
+    mode.extras = mode.anomaly or mode.scope is not None
 
 
 def is_grad_enabled() -> bool:
@@ -92,7 +92,9 @@ class _Switch:
         self._tokens: list[object] = []  # one per time this object is entered (it may nest in itself)
 
     def __enter__(self) -> None:
-        self._tokens.append(_open(self.switch, self.value))
+        token = object()
+        self._tokens.append(token)
+        _open(self.switch, self.value, token)
 
     def __exit__(self, *exc_info: object) -> None:
         _close(self.switch, self._tokens.pop())
@@ -149,7 +151,8 @@ class scope:  # noqa: N801  (a context manager, like no_grad)
 
     def __enter__(self) -> Scope:
         frame = Scope(self.name, self.label, state.scope)
-        self._tokens.append(_open("scope", frame))
+        self._tokens.append(frame)  # the frame is its own token
+        _open("scope", frame, frame)
         return frame
 
     def __exit__(self, *exc_info: object) -> None:

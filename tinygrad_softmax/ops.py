@@ -534,7 +534,10 @@ def check_labels(labels: np.ndarray, shape: tuple[int, ...], axis: int, who: str
         raise ValueError(f"{who}: labels of shape {labels.shape} do not match logits of shape {shape}; "
                          f"expected {expected} (one label per sample)")
     classes = shape[axis]
-    low, high = (np.minimum.reduce(labels, axis=None), np.maximum.reduce(labels, axis=None)) if labels.size else (0, 0)
+    if labels.ndim == 0:  # one sample: no reductions needed
+        low = high = int(labels)
+    else:
+        low, high = (np.minimum.reduce(labels, axis=None), np.maximum.reduce(labels, axis=None)) if labels.size else (0, 0)
     if labels.size and (low < 0 or high >= classes):
         bad = labels[(labels < 0) | (labels >= classes)]
         raise ValueError(f"{who}: labels must be in [0, {classes}) for {classes} classes; "
