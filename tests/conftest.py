@@ -10,11 +10,11 @@ from tinygrad_softmax import is_grad_enabled
 # The engine and functional tests: what .ci/run also runs on every other Python and on the
 # oldest numpy pyproject.toml admits, and what mutation testing of the engine runs (-m engine).
 ENGINE_TEST_FILES = {
-    "test_anomaly.py", "test_apply_paths.py", "test_backward.py", "test_backward_trust.py", "test_broadcast_properties.py",
-    "test_dtypes.py", "test_edge_cases.py", "test_function_api.py", "test_functional.py",
-    "test_functional_trust.py", "test_grad_api.py", "test_grad_mode.py", "test_gradcheck.py",
-    "test_inplace.py", "test_numpy_dispatch.py", "test_ops.py", "test_ops_edges.py", "test_overhead.py",
-    "test_properties.py", "test_tensor.py",
+    "test_anomaly.py", "test_apply_paths.py", "test_backward.py", "test_backward_trust.py",
+    "test_broadcast_properties.py", "test_dtypes.py", "test_edge_cases.py", "test_function_api.py",
+    "test_functional.py", "test_functional_trust.py", "test_grad_api.py", "test_grad_mode.py",
+    "test_gradcheck.py", "test_inplace.py", "test_numpy_dispatch.py", "test_ops.py", "test_ops_edges.py",
+    "test_overhead.py", "test_properties.py", "test_tensor.py",
 }
 
 
