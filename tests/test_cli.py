@@ -1,9 +1,17 @@
-"""The `tinygrad-softmax` command, run as a subprocess: demo, train, predict, and how user errors are reported."""
+"""The `tinygrad-softmax` command, run as a subprocess: demo, train, predict, and how user errors are reported.
+
+A few tests run `cli.main` in this process instead, to break one step of writing the outputs (a plot that
+cannot be drawn, a full disk, a refused rename) and check that no file is left half-written or alone.
+"""
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 import re
+import resource
+import stat
 import subprocess
 import sys
 from importlib import resources
@@ -11,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_model_files import zip_bomb  # tests/ is on sys.path: pytest puts it there
 
+from tinygrad_softmax import cli
 from tinygrad_softmax.datasets import load_csv
 from tinygrad_softmax.nn import SoftmaxClassifier
 
@@ -447,6 +457,175 @@ def test_failing_plot_leaves_no_model_file(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_an_empty_output_name_is_refused_before_training(tmp_path, option):
+    done = run("train", "--data", "iris", "--epochs", "2", "--quiet", option, "", cwd=tmp_path)
+    assert_user_error(done, option, "empty file name")
+    assert done.stdout == "" and listing(tmp_path) == []
+
+
+def test_predict_with_an_empty_model_name_is_refused(tmp_path, features_csv):
+    done = run("predict", "--model", "", "--data", features_csv, cwd=tmp_path)
+    assert_user_error(done, "--model", "empty file name")
+    assert done.stdout == ""
+
+
+def test_save_and_plot_to_one_file_is_refused_before_training(tmp_path):
+    (tmp_path / "out.png").symlink_to("same.png")
+    (tmp_path / "same.png").write_bytes(b"old")
+    done = run("train", "--data", "iris", "--epochs", "2", "--quiet", "--save", "same.png", "--plot", "out.png",
+               cwd=tmp_path)  # fmt: skip
+    assert_user_error(done, "--save same.png", "--plot out.png", "same file")
+    assert done.stdout == "" and (tmp_path / "same.png").read_bytes() == b"old"
+
+
+def test_train_save_through_a_symlink_writes_its_target(tmp_path):
+    (tmp_path / "models").mkdir()
+    real = tmp_path / "models" / "iris.npz"
+    SoftmaxClassifier(4, 3, seed=9).save(real)
+    os.chmod(real, 0o600)
+    (tmp_path / "current.npz").symlink_to("models/iris.npz")
+    done = run("train", "--data", "iris", "--epochs", "2", "--quiet", "--save", "current.npz", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "current.npz").is_symlink() and os.readlink(tmp_path / "current.npz") == "models/iris.npz"
+    assert SoftmaxClassifier.load(real).class_names == sorted(IRIS_CLASSES), "the link's target has the new model"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert listing(tmp_path) == ["current.npz", "models"] and listing(tmp_path / "models") == ["iris.npz"]
+
+
+def test_train_save_to_a_dangling_symlink_is_refused_before_training(tmp_path):
+    (tmp_path / "model.npz").symlink_to("old/model.npz")
+    done = run("train", "--data", "iris", "--epochs", "2", "--quiet", "--save", "model.npz", cwd=tmp_path)
+    assert_user_error(done, "--save model.npz", "old/model.npz", "does not exist")
+    assert done.stdout == "" and listing(tmp_path) == ["model.npz"] and (tmp_path / "model.npz").is_symlink()
+
+
+def test_train_save_onto_a_pipe_is_refused_before_training(tmp_path):
+    os.mkfifo(tmp_path / "model.npz")
+    done = run("train", "--data", "iris", "--epochs", "2", "--quiet", "--save", "model.npz", cwd=tmp_path)
+    assert_user_error(done, "--save model.npz", "not a regular file")
+    assert done.stdout == "" and stat.S_ISFIFO(os.lstat(tmp_path / "model.npz").st_mode)
+
+
+def test_predict_from_a_pipe_is_refused_instead_of_waiting_forever(tmp_path, features_csv):
+    os.mkfifo(tmp_path / "model.npz")  # opening a FIFO to read waits for a writer, who never comes
+    done = run("predict", "--model", "model.npz", "--data", features_csv, cwd=tmp_path, timeout=60)
+    assert_user_error(done, "model.npz", "not a regular file")
+
+
+# ------------------------------------------------------------------ --save and --plot: both files or neither
+
+
+@pytest.fixture
+def in_process(tmp_path, monkeypatch):
+    """Run `main` in this process (so a test can break one step of it), in tmp_path; put numpy's printing back."""
+    monkeypatch.chdir(tmp_path)
+    options = np.get_printoptions()
+    yield lambda *args: cli.main(["train", "--data", "iris", "--epochs", "2", "--quiet", *args])
+    np.set_printoptions(**options)
+
+
+@pytest.fixture(params=["new", "existing"])
+def previous_model(request, tmp_path):
+    """None, or the bytes of a model already at model.npz (mode 0600) that a failed train must leave alone."""
+    if request.param == "new":
+        return None
+    path = tmp_path / "model.npz"
+    SoftmaxClassifier(4, 3, seed=99).save(path)
+    os.chmod(path, 0o600)
+    return path.read_bytes()
+
+
+def assert_model_untouched(folder, previous):
+    path = Path(folder) / "model.npz"
+    if previous is None:
+        assert listing(folder) == [], "no model, no plot, no temp file"
+    else:
+        assert listing(folder) == ["model.npz"], "no plot, no temp file"
+        assert path.read_bytes() == previous and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def test_a_plot_that_fails_to_draw_writes_no_model(tmp_path, in_process, previous_model, monkeypatch, capsys):
+    from matplotlib.figure import Figure
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the renderer crashed")
+
+    monkeypatch.setattr(Figure, "savefig", crash)
+    assert in_process("--save", "model.npz", "--plot", "curve.png") == 2
+    line = one_error_line(capsys)
+    assert "--plot curve.png" in line and "the renderer crashed" in line, line
+    assert_model_untouched(tmp_path, previous_model)
+
+
+def test_a_full_disk_on_the_second_file_writes_neither(tmp_path, in_process, previous_model, monkeypatch, capsys):
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # where a full disk (or quota, or NFS) shows up for buffered writes
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert in_process("--save", "model.npz", "--plot", "curve.png") == 2
+    line = one_error_line(capsys)
+    assert "No space left on device" in line and ".tmp" not in line, line
+    assert_model_untouched(tmp_path, previous_model)
+
+
+def test_a_failed_rename_of_the_plot_puts_the_model_back(tmp_path, in_process, previous_model, monkeypatch, capsys):
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if os.path.basename(destination) == "curve.png":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert in_process("--save", "model.npz", "--plot", "curve.png") == 2
+    line = one_error_line(capsys)
+    assert "cannot write curve.png: Permission denied" in line, line
+    assert_model_untouched(tmp_path, previous_model)
+
+
+def test_save_and_plot_both_written_when_nothing_fails(tmp_path, in_process, previous_model, capsys):
+    assert in_process("--save", "model.npz", "--plot", "curve.png") == 0
+    out = capsys.readouterr().out
+    assert "saved model to model.npz" in out and "saved plot to curve.png" in out
+    assert listing(tmp_path) == ["curve.png", "model.npz"]
+    assert (tmp_path / "curve.png").read_bytes()[:8] == PNG_MAGIC
+    assert SoftmaxClassifier.load(tmp_path / "model.npz").class_names == sorted(IRIS_CLASSES)
+    if previous_model is not None:
+        assert stat.S_IMODE((tmp_path / "model.npz").stat().st_mode) == 0o600, "retraining keeps the mode"
+
+
+# ------------------------------------------------------------------ model files too large to load
+
+
+def test_predict_refuses_a_zip_bomb_in_bounded_memory(tmp_path, features_csv):
+    """The attack of the issue: a few MB of .npz that unpack to gigabytes. With 1 GiB of address space
+    the command must still answer with its one line: it reads the headers, never the data."""
+    zip_bomb(tmp_path / "bomb.npz")
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_softmax", "predict", "--model", "bomb.npz", "--data", str(features_csv)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, preexec_fn=limit_memory,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},  # each BLAS thread reserves address space
+    )  # fmt: skip
+    assert_user_error(done, "bomb.npz", "MAX_MODEL_BYTES")
+    assert done.stdout == ""
 
 
 # ------------------------------------------------------------------ numbers too large for float64

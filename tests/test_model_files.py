@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import math
 import os
+import resource
+import signal
 import stat
+import struct
 import subprocess
 import sys
+import time
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
 
-from tinygrad_softmax import _files
-from tinygrad_softmax._files import atomic_write
+from tinygrad_softmax import _files, nn
+from tinygrad_softmax._files import atomic_write, atomic_write_all
 from tinygrad_softmax.datasets import load_iris
 from tinygrad_softmax.nn import SoftmaxClassifier
 
@@ -168,12 +176,30 @@ def test_writing_files_never_touches_the_process_umask(tmp_path, model, monkeypa
         assert mode(tmp_path / name) == _files.FILE_MODE
 
 
-def test_saving_over_a_file_gives_the_new_file_umask_permissions(tmp_path, model):
+@pytest.mark.parametrize("old_mode", [0o600, 0o640, 0o604, 0o444])
+def test_saving_over_a_file_keeps_its_permission_bits(tmp_path, model, old_mode):
+    """A private model (0600) stays private when retrained; only new files get 0666 minus the umask."""
     path = tmp_path / "model.npz"
     path.write_bytes(b"old")
-    os.chmod(path, 0o600)
+    os.chmod(path, old_mode)
     model.save(path)
-    assert mode(path) == 0o666 & ~current_umask()
+    assert mode(path) == old_mode
+    np.testing.assert_array_equal(SoftmaxClassifier.load(path).W.data, model.W.data)
+    fresh = tmp_path / "fresh.npz"
+    model.save(fresh)
+    assert mode(fresh) == 0o666 & ~current_umask()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root may give files away")
+def test_saving_over_a_file_keeps_its_owner_and_group(tmp_path, model):
+    """root retraining someone's model must not take it from them (nor from its group)."""
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old")
+    os.chown(path, 65534, 65534)
+    os.chmod(path, 0o640)
+    model.save(path)
+    info = os.stat(path)
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o640)
 
 
 def test_no_temp_files_are_left_after_save(tmp_path, model):
@@ -288,6 +314,273 @@ def test_atomic_write_failing_rename_names_the_users_path(tmp_path, monkeypatch)
         atomic_write(path, lambda file: file.write(b"x"))
     assert str(info.value) == f"cannot write {path}: Permission denied"
     assert listing(tmp_path) == []
+
+
+# ------------------------------------------------------------------ symbolic links
+
+
+def test_save_through_a_symlink_replaces_the_links_target_and_keeps_the_link(tmp_path, model):
+    real_dir, link_dir = tmp_path / "real", tmp_path / "links"
+    real_dir.mkdir()
+    link_dir.mkdir()
+    real = real_dir / "model.npz"
+    SoftmaxClassifier(4, 3, seed=7).save(real)
+    os.chmod(real, 0o600)
+    link = link_dir / "model.npz"
+    link.symlink_to(os.path.join("..", "real", "model.npz"))  # relative, as `ln -s` users write them
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("..", "real", "model.npz")
+    np.testing.assert_array_equal(SoftmaxClassifier.load(real).W.data, model.W.data)
+    assert mode(real) == 0o600, "the target's permissions are kept"
+    assert listing(real_dir) == ["model.npz"] and listing(link_dir) == ["model.npz"], "no temp file anywhere"
+
+
+def test_save_through_a_chain_of_symlinks(tmp_path, model):
+    real = tmp_path / "real.npz"
+    real.write_bytes(b"old")
+    (tmp_path / "one.npz").symlink_to("real.npz")
+    (tmp_path / "two.npz").symlink_to("one.npz")
+    model.save(tmp_path / "two.npz")
+    assert (tmp_path / "two.npz").is_symlink() and (tmp_path / "one.npz").is_symlink()
+    np.testing.assert_array_equal(SoftmaxClassifier.load(real).W.data, model.W.data)
+    assert listing(tmp_path) == ["one.npz", "real.npz", "two.npz"]
+
+
+def test_save_to_a_dangling_symlink_is_refused_and_writes_nothing(tmp_path, model):
+    link = tmp_path / "model.npz"
+    link.symlink_to("gone/model.npz")
+    (tmp_path / "gone").mkdir()
+    with pytest.raises(FileNotFoundError) as info:
+        model.save(link)
+    message = str(info.value)
+    assert message == f"cannot write {link}: it is a symbolic link to gone/model.npz, which does not exist"
+    assert link.is_symlink() and os.readlink(link) == "gone/model.npz"
+    assert listing(tmp_path) == ["gone", "model.npz"] and listing(tmp_path / "gone") == []
+
+
+def test_save_to_a_symlink_loop_is_one_clear_error(tmp_path, model):
+    (tmp_path / "a.npz").symlink_to("b.npz")
+    (tmp_path / "b.npz").symlink_to("a.npz")
+    with pytest.raises(OSError) as info:
+        model.save(tmp_path / "a.npz")
+    assert str(info.value).startswith(f"cannot write {tmp_path / 'a.npz'}: ") and "\n" not in str(info.value)
+    assert info.value.errno == errno.ELOOP
+    assert listing(tmp_path) == ["a.npz", "b.npz"]
+
+
+def test_save_onto_a_pipe_or_device_is_refused(tmp_path, model):
+    """Renaming over /dev/null or a FIFO would replace it for every other user of it."""
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError) as info:
+        model.save(fifo)
+    assert str(info.value) == f"cannot write {fifo}: it is not a regular file (a device, pipe or socket)"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and listing(tmp_path) == ["model.npz"]
+
+
+# ------------------------------------------------------------------ temp files left by killed saves
+
+
+def temp_name(target_name, token="0123456789abcdef"):
+    return f".{target_name}.{token}.tmp"
+
+
+def temp_files(folder):
+    return [name for name in listing(folder) if name.endswith(".tmp")]
+
+
+@pytest.fixture
+def after_start(monkeypatch):
+    """Pretend this process started an hour from now, so every temp file here predates it."""
+    monkeypatch.setattr(_files, "PROCESS_START", time.time() + 3600)
+
+
+def test_a_save_removes_its_targets_stale_temp_files(tmp_path, model, after_start):
+    stale = [temp_name("model.npz"), temp_name("model.npz", "fedcba9876543210"), ".model.npz.ab_cd123.tmp"]
+    for name in stale:  # the last one: the 8-character mkstemp names of earlier versions
+        (tmp_path / name).write_bytes(b"half a model")
+    model.save(tmp_path / "model.npz")
+    assert listing(tmp_path) == ["model.npz"]
+
+
+def test_stale_cleanup_touches_only_the_exact_pattern_of_that_target(tmp_path, model, after_start):
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"keep me")
+    keep = {
+        temp_name("other.npz"): "another target's temp file",
+        temp_name("model.npz") + ".bak": "a suffix after the pattern",
+        temp_name("model.npz")[1:]: "no leading dot",
+        ".model.npz.0123.tmp": "a token of the wrong length",
+        ".model.npz.0123456789ABCDEF.tmp": "upper case: not a token the library writes",
+        ".model.npz..tmp": "no token",
+        ".model.npzX0123456789abcdef.tmp": "a regex wildcard must not match",
+    }
+    for name in keep:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / temp_name("model.npz", "1111111111111111")).symlink_to(outside)
+    (tmp_path / temp_name("model.npz", "2222222222222222")).mkdir()
+    os.mkfifo(tmp_path / temp_name("model.npz", "3333333333333333"))  # opening a FIFO to read it would hang
+    before = listing(tmp_path)
+    model.save(tmp_path / "model.npz")
+    assert listing(tmp_path) == sorted([*before, "model.npz"]), "nothing but the model may appear or go"
+    assert outside.read_bytes() == b"keep me"
+
+
+def test_stale_cleanup_escapes_the_target_name(tmp_path, after_start):
+    """A target named with regex characters: its own temp files go, look-alikes stay."""
+    target = tmp_path / "m+(1)[a].npz"
+    (tmp_path / temp_name(target.name)).write_bytes(b"stale")
+    (tmp_path / temp_name("mm(1)[a].npz")).write_bytes(b"look-alike")
+    atomic_write(target, lambda file: file.write(b"new"))
+    assert listing(tmp_path) == sorted([target.name, temp_name("mm(1)[a].npz")])
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a file away")
+def test_stale_cleanup_keeps_other_users_files(tmp_path, model, after_start):
+    theirs = tmp_path / temp_name("model.npz")
+    theirs.write_bytes(b"someone else's save")
+    os.chown(theirs, 65534, 65534)
+    model.save(tmp_path / "model.npz")
+    assert theirs.read_bytes() == b"someone else's save"
+
+
+def test_temp_files_newer_than_this_process_are_kept(tmp_path, model):
+    """Made after this process started: maybe another live process's save in progress."""
+    fresh = tmp_path / temp_name("model.npz")
+    fresh.write_bytes(b"someone is writing this")
+    backdated = tmp_path / temp_name("model.npz", "fedcba9876543210")
+    backdated.write_bytes(b"an old mtime, but its inode changed just now")
+    os.utime(backdated, (time.time() - 86400, time.time() - 86400))
+    model.save(tmp_path / "model.npz")
+    assert sorted(temp_files(tmp_path)) == sorted([fresh.name, backdated.name])
+
+
+def test_a_temp_file_locked_by_a_live_writer_is_kept(tmp_path, model, after_start):
+    fcntl = pytest.importorskip("fcntl")
+    busy = tmp_path / temp_name("model.npz")
+    busy.write_bytes(b"in progress")
+    with open(busy, "rb") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        model.save(tmp_path / "model.npz")
+    assert busy.read_bytes() == b"in progress"
+
+
+def test_process_start_time_is_when_the_process_started(tmp_path):
+    launched = time.time()
+    code = "import time; from tinygrad_softmax import _files; print(_files.PROCESS_START, time.time())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    start, now = map(float, done.stdout.split())
+    assert launched - 2 <= start <= now, "the boot time in /proc/stat is whole seconds: allow that much"
+
+
+SLOW_SAVE = """
+import sys, time
+from tinygrad_softmax._files import atomic_write
+
+def write(file):
+    file.write(b"x" * 100_000)
+    file.flush()
+    print("writing", flush=True)
+    time.sleep(600)
+
+atomic_write(sys.argv[1], write)
+"""
+
+
+def start_slow_save(target):
+    process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(target)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "writing\n"
+    return process
+
+
+def test_temp_files_of_killed_saves_are_removed_by_the_next_save_but_not_a_live_ones(tmp_path):
+    target = tmp_path / "model.npz"
+    SoftmaxClassifier(4, 3, seed=0).save(target)
+    live = start_slow_save(target)  # still writing when the others are killed and the next save runs
+    try:
+        (in_progress,) = temp_files(tmp_path)
+        for _ in range(3):
+            process = start_slow_save(target)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=60)
+            process.stdout.close()
+        left = sorted(set(temp_files(tmp_path)) - {in_progress})
+        assert left, "SIGKILL leaves a temp file behind: what the cleanup is for"
+        # Only files last changed before a process started are its to remove, and the clocks involved
+        # count in ticks of 10 ms: let them become plainly older than the next process.
+        changed = max(os.stat(tmp_path / name).st_ctime for name in [in_progress, *left])
+        while time.time() < changed + 0.1:
+            time.sleep(0.02)
+        save = "import sys; from tinygrad_softmax.nn import SoftmaxClassifier as S; S(4, 3, seed=1).save(sys.argv[1])"
+        done = subprocess.run([sys.executable, "-c", save, str(target)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert temp_files(tmp_path) == [in_progress], "the killed saves' files went, the live save's stayed"
+    finally:
+        live.kill()
+        live.wait(timeout=60)
+        live.stdout.close()
+    np.testing.assert_array_equal(SoftmaxClassifier.load(target).W.data, SoftmaxClassifier(4, 3, seed=1).W.data)
+
+
+# ------------------------------------------------------------------ several files: all or none
+
+
+def test_atomic_write_all_writes_every_file(tmp_path):
+    outputs = [(tmp_path / "a", lambda f: f.write(b"A")), (str(tmp_path / "b"), lambda f: f.write(b"B"))]
+    paths = atomic_write_all(outputs)
+    assert paths == [tmp_path / "a", tmp_path / "b"]
+    assert (tmp_path / "a").read_bytes() == b"A" and (tmp_path / "b").read_bytes() == b"B"
+    assert listing(tmp_path) == ["a", "b"]
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_atomic_write_all_failing_second_file_writes_none(tmp_path, existed):
+    first = tmp_path / "first"
+    if existed:
+        first.write_bytes(b"old first")
+        os.chmod(first, 0o600)
+
+    def disk_full(file):
+        file.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as info:
+        atomic_write_all([(first, lambda f: f.write(b"new first")), (tmp_path / "second", disk_full)])
+    assert str(info.value) == f"cannot write {tmp_path / 'second'}: No space left on device"
+    assert listing(tmp_path) == (["first"] if existed else [])
+    if existed:
+        assert first.read_bytes() == b"old first" and mode(first) == 0o600
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_atomic_write_all_failing_last_rename_restores_the_first_file(tmp_path, monkeypatch, existed):
+    first, second = tmp_path / "first", tmp_path / "second"
+    if existed:
+        first.write_bytes(b"old first")
+        os.chmod(first, 0o640)
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if os.fspath(destination) == os.fspath(second):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(PermissionError) as info:
+        atomic_write_all([(first, lambda f: f.write(b"new first")), (second, lambda f: f.write(b"new second"))])
+    assert str(info.value) == f"cannot write {second}: Permission denied"
+    assert listing(tmp_path) == (["first"] if existed else []), "no temp or backup file remains"
+    if existed:
+        assert first.read_bytes() == b"old first" and mode(first) == 0o640
+
+
+def test_atomic_write_all_refuses_one_file_twice(tmp_path):
+    (tmp_path / "same").write_bytes(b"0")
+    (tmp_path / "link").symlink_to("same")
+    with pytest.raises(ValueError, match="same file"):
+        atomic_write_all([(tmp_path / "same", lambda f: f.write(b"1")), (tmp_path / "link", lambda f: f.write(b"2"))])
+    assert listing(tmp_path) == ["link", "same"] and (tmp_path / "same").read_bytes() == b"0"
 
 
 # ------------------------------------------------------------------ load: files that are not models
@@ -450,3 +743,175 @@ def test_a_pickled_file_is_refused_without_advising_an_unsafe_load(tmp_path):
         SoftmaxClassifier.load(path)
     message = str(info.value)
     assert "pickled objects, which are never loaded" in message and "allow_pickle" not in message
+
+
+# ------------------------------------------------------------------ load: archives too large to unpack (zip bombs)
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def npy_header(shape, dtype):
+    buffer = io.BytesIO()
+    descr = np.lib.format.dtype_to_descr(np.dtype(dtype))
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+ZEROS_BLOCK = 1 << 24
+
+
+def deflate_header_then_zeros(header, nbytes):
+    """Raw deflate data and CRC of `header` followed by `nbytes` zero bytes, without deflating them all:
+    after a full flush deflate forgets what came before, so every block of zeros compresses to the same bytes."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = compressor.compress(header) + compressor.flush(zlib.Z_FULL_FLUSH)
+    whole, rest = divmod(nbytes, ZEROS_BLOCK)
+    zeros = bytes(ZEROS_BLOCK)
+    block = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH) if whole else b""
+    tail = compressor.compress(bytes(rest)) + compressor.flush()
+    crc = zlib.crc32(header)
+    for _ in range(whole):
+        crc = zlib.crc32(zeros, crc)
+    return head + block * whole + tail, zlib.crc32(bytes(rest), crc)
+
+
+def stored(name, data):
+    return (name, zipfile.ZIP_STORED, data, zlib.crc32(data), len(data))
+
+
+def write_zip(path, members):
+    """A zip written by hand, so a member can hold data deflated beforehand and sizes can be anything.
+
+    members: (name, method, data as stored, crc, uncompressed size).
+    """
+    out, directory = bytearray(), bytearray()
+    for name, method, data, crc, size in members:
+        encoded, offset = name.encode(), len(out)
+        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0x21, crc, len(data), size, len(encoded), 0)
+        out += encoded + data
+        directory += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0x21, crc, len(data), size,
+                                 len(encoded), 0, 0, 0, 0, 0, offset) + encoded  # fmt: skip
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(out), 0)
+    path.write_bytes(bytes(out + directory + end))
+    return path
+
+
+def zip_bomb(path, shape=(3, 1 << 26), dtype=np.float64):
+    """A small .npz whose W member truly unpacks to a huge array of zeros (1.5 GiB by default)."""
+    header = npy_header(shape, dtype)
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    data, crc = deflate_header_then_zeros(header, nbytes)
+    members = [stored("format.npy", npy_bytes(np.array(FORMAT))), ("W.npy", zipfile.ZIP_DEFLATED, data, crc,
+                                                                     len(header) + nbytes)]  # fmt: skip
+    return write_zip(path, members)
+
+
+def peak_memory_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+def test_the_zip_bomb_helper_builds_a_real_archive(tmp_path):
+    """Guard the guard: the same construction, small enough to unpack, is a valid .npz of zeros."""
+    path = zip_bomb(tmp_path / "small.npz", shape=(3, (1 << 22) + 5))
+    assert path.stat().st_size < 200_000
+    with np.load(path, allow_pickle=False) as archive:
+        weights = archive["W"]
+    assert weights.shape == (3, (1 << 22) + 5) and not weights.any()
+
+
+def test_load_refuses_a_zip_bomb_before_unpacking_it(tmp_path):
+    path = zip_bomb(tmp_path / "bomb.npz")
+    assert path.stat().st_size < 3_000_000, "a few MB on disk, 1.5 GiB unpacked"
+    before = peak_memory_bytes()
+    message = assert_not_a_model(path, "W.npy", "MAX_MODEL_BYTES")
+    assert "\n" not in message
+    assert peak_memory_bytes() - before < 200 * 2**20, "refused from the headers, before any unpacking"
+
+
+def test_load_refuses_an_array_with_too_many_elements(tmp_path, model, monkeypatch):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    monkeypatch.setattr(nn, "MAX_ARRAY_ELEMENTS", 14)  # W holds 3 x 5
+    assert_not_a_model(path, "W.npy", "15 elements", "MAX_ARRAY_ELEMENTS")
+    monkeypatch.setattr(nn, "MAX_ARRAY_ELEMENTS", 15)
+    np.testing.assert_array_equal(SoftmaxClassifier.load(path).W.data, model.W.data)
+
+
+def test_load_refuses_an_archive_over_the_total_size_limit(tmp_path, model, monkeypatch):
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        total = sum(info.file_size for info in archive.infolist())
+    monkeypatch.setattr(nn, "MAX_MODEL_BYTES", total - 1)
+    assert_not_a_model(path, "MAX_MODEL_BYTES")
+    monkeypatch.setattr(nn, "MAX_MODEL_BYTES", total)
+    SoftmaxClassifier.load(path)
+
+
+def test_load_refuses_a_header_that_claims_more_than_the_member_holds(tmp_path, model):
+    lying = npy_header((10**4, 10**4), np.float64) + model.W.data.tobytes()  # 800 MB declared, 120 bytes there
+    path = write_zip(tmp_path / "liar.npz", [stored("format.npy", npy_bytes(np.array(FORMAT))), stored("W.npy", lying)])
+    assert_not_a_model(path, "W.npy", "header declares")
+
+
+def test_load_refuses_a_member_holding_more_than_its_header_declares(tmp_path, model):
+    padded = npy_bytes(model.W.data) + bytes(1 << 20)  # a (3, 5) header, then a MiB nobody asked for
+    path = tmp_path / "padded.npz"
+    with zipfile.ZipFile(path, "w") as archive:  # stored: not refused for its compression ratio first
+        archive.writestr("format.npy", npy_bytes(np.array(FORMAT)))
+        archive.writestr("W.npy", padded)
+    assert_not_a_model(path, "W.npy", "header declares")
+
+
+def test_load_refuses_an_absurd_compression_ratio(tmp_path):
+    path = tmp_path / "zeros.npz"
+    with open(path, "wb") as file:
+        np.savez_compressed(file, format=np.array(FORMAT), W=np.zeros((3, 1 << 17)))  # 3 MiB deflate to ~3 KiB
+    assert_not_a_model(path, "W.npy", "MAX_COMPRESSION_RATIO")
+
+
+def test_load_accepts_an_honestly_compressed_model(tmp_path, model):
+    path = tmp_path / "compressed.npz"
+    with open(path, "wb") as file:
+        np.savez_compressed(file, format=np.array(FORMAT), W=model.W.data, class_names=np.array(model.class_names))
+    loaded = SoftmaxClassifier.load(path)
+    np.testing.assert_array_equal(loaded.W.data, model.W.data)
+    assert loaded.class_names == model.class_names
+
+
+def test_load_refuses_compression_methods_savez_never_uses(tmp_path, model):
+    path = tmp_path / "bzip2.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("format.npy", npy_bytes(np.array(FORMAT)))
+        archive.writestr("W.npy", npy_bytes(model.W.data))
+    assert_not_a_model(path, "compression")
+
+
+def test_load_refuses_an_archive_with_too_many_members(tmp_path, model):
+    path = savez(tmp_path / "crowded.npz", format=np.array(FORMAT), W=model.W.data,
+                 **{f"extra{i}": np.zeros(1) for i in range(1000)})  # fmt: skip
+    assert_not_a_model(path, "members", "MAX_MEMBERS")
+
+
+def test_load_refuses_an_archive_with_a_comment_or_trailing_bytes(tmp_path, model):
+    """save() writes neither; where the zip directory starts is then a guess, and guesses are not loaded."""
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.comment = b"hello"
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+    model.save(path)
+    with open(path, "ab") as file:
+        file.write(b"trailing")
+    assert_not_a_model(path, "not a tinygrad_softmax model file")
+
+
+def test_load_text_file_is_not_called_a_pickle(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("just some text\n")
+    message = assert_not_a_model(path, "not a tinygrad_softmax model file")
+    assert "pickle" not in message

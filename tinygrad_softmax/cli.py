@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import os
 import re
 import sys
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import functional as F
 from . import viz
-from ._files import atomic_write
+from ._files import atomic_write, atomic_write_all
 from .datasets import Dataset, load_csv, load_iris, make_seed_data, train_test_split
 from .grad_mode import no_grad
 from .gradcheck import jacobian
@@ -298,22 +299,43 @@ def _load_training_data(source: str, target: str | None) -> Dataset:
             columns = ", ".join([*data.feature_names, IRIS_TARGET])
             raise UserError(f"--target {target}: iris's label column is {IRIS_TARGET!r} (its columns: {columns})")
         return data
-    data = load_csv(source, target=-1 if target is None else target)  # default: the last column
+    # default: the last column; float32 features when they are exact (pixels 0-255): half the memory
+    data = load_csv(source, target=-1 if target is None else target, dtype="auto")
     if len(data.class_names) < 2:
         raise UserError(f"{source}: the label column has only one class ({data.class_names[0]}); need at least two")
     return data
 
 
 def _check_output(option: str, path: str) -> None:
-    """Refuse an output path that cannot be written, before any work is done."""
+    """Refuse an output path that cannot be written, before any work is done.
+
+    A symbolic link is written through (its target is replaced, in the target's folder), so it
+    must lead to a file; a dangling link is refused.
+    """
+    if not path:  # Path("") is ".", the current folder: never what was meant
+        raise UserError(f"{option}: empty file name; give a file name")
     target = Path(path)
-    folder = target.resolve().parent
+    if target.is_symlink():
+        try:
+            os.stat(target)
+        except FileNotFoundError:
+            link = os.readlink(target)
+            raise UserError(f"{option} {path}: a symbolic link to {link}, which does not exist") from None
+        except OSError as exc:  # a loop of links
+            raise UserError(f"{option} {path}: {exc.strerror}") from None
+    try:
+        folder = target.resolve().parent
+    except (OSError, RuntimeError) as exc:  # pathlib reports a loop of links in the folders as RuntimeError
+        raise UserError(f"{option} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    shown = folder if target.is_symlink() else target.parent
     if not folder.is_dir():
-        raise UserError(f"{option} {path}: the folder {target.parent} does not exist")
+        raise UserError(f"{option} {path}: the folder {shown} does not exist")
     if target.is_dir():
         raise UserError(f"{option} {path}: is a directory; give a file name")
+    if target.exists() and not target.is_file():  # writing renames over it: /dev/null would be replaced
+        raise UserError(f"{option} {path}: not a regular file (a device, pipe or socket)")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"{option} {path}: cannot write in the folder {target.parent}")
+        raise UserError(f"{option} {path}: cannot write in the folder {shown}")
 
 
 def _quiet_numerics(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -349,15 +371,28 @@ def run_train(args: argparse.Namespace) -> int:
         raise UserError(f"--test-size must be between 0 and 1, got {args.test_size}")
     # Check every output before training, so a bad path never leaves a partial set of files.
     for option, path in (("--save", args.save), ("--plot", args.plot)):
-        if path:
+        if path is not None:
             _check_output(option, path)
+    if args.save and args.plot and os.path.realpath(args.save) == os.path.realpath(args.plot):
+        raise UserError(f"--save {args.save} and --plot {args.plot} are the same file; give each its own name")
     if args.plot:
         _require_matplotlib()
         if Path(args.plot).suffix.lower() not in PLOT_FORMATS:
             raise UserError(f"--plot {args.plot}: use one of {', '.join(PLOT_FORMATS)}")
     data = _load_training_data(args.data, args.target)
-    X_train, X_test, y_train, y_test = train_test_split(data.X, data.y, test_size=args.test_size, seed=args.seed)
-    model = SoftmaxClassifier(data.X.shape[1], len(data.class_names), seed=args.seed)
+    try:
+        # in place: the two parts are views of data.X, not a second copy of the data set
+        X_train, X_test, y_train, y_test = train_test_split(
+            data.X, data.y, test_size=args.test_size, seed=args.seed, inplace=True
+        )
+    except MemoryError:
+        rows, features = data.X.shape
+        raise UserError(
+            f"{args.data}: not enough memory to split its {rows:,} rows x {features} features "
+            f"({data.X.nbytes / 1e6:,.0f} MB in memory)"
+        ) from None
+    # a float32 data set trains a float32 model: no float64 copy of it is ever made
+    model = SoftmaxClassifier(data.X.shape[1], len(data.class_names), seed=args.seed, dtype=data.X.dtype)
     model.class_names = data.class_names
     history = fit(
         model, X_train, y_train, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
@@ -370,18 +405,26 @@ def run_train(args: argparse.Namespace) -> int:
     accuracy = float(np.mean(np.argmax(_logits(model, X_test, args.data), axis=-1) == y_test))
     print(f"final training loss: {history['loss'][-1]:.4f}")
     print(f"test accuracy: {accuracy:.3f}")
+    # Both files or neither: the plot is drawn in memory first, then the two are written together.
+    outputs = []
     if args.save:
-        model.save(args.save)
+        outputs.append((args.save, model._write_npz))
+    if args.plot:
+        picture = _draw_plot(history, args.plot)
+        outputs.append((args.plot, lambda file: file.write(picture)))
+    atomic_write_all(outputs)
+    if args.save:
         print(f"saved model to {args.save}")
     if args.plot:
-        _plot(history, args.plot)
         print(f"saved plot to {args.plot}")
     return 0
 
 
 @_quiet_numerics
 def run_predict(args: argparse.Namespace) -> int:
-    model = SoftmaxClassifier.load(args.model)
+    if not args.model:
+        raise UserError("--model: empty file name; give a model file")
+    model = SoftmaxClassifier.load(args.model)  # refuses, in one line, files too large to unpack
     try:
         data = load_csv(args.data, target=args.target)
     except ValueError as exc:
@@ -408,22 +451,35 @@ def _require_matplotlib() -> None:
 
 
 def _plot(history: dict[str, list[float]], path: str) -> None:
+    """Draw the loss and accuracy curves and write them to `path` atomically."""
+    picture = _draw_plot(history, path)
+    atomic_write(path, lambda file: file.write(picture))
+
+
+def _draw_plot(history: dict[str, list[float]], path: str) -> bytes:
+    """The curves as a picture in the format of `path`'s suffix, drawn in memory: a plot that
+    fails to draw must not leave a model written without it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    left.plot(epochs, history["loss"])
-    left.set(xlabel="epoch", ylabel="mean cross-entropy", title="training loss")
-    right.plot(epochs, history["accuracy"])
-    right.set(xlabel="epoch", ylabel="accuracy", title="training accuracy", ylim=(0, 1.05))
-    fig.tight_layout()
+    picture = io.BytesIO()
     try:
-        atomic_write(path, lambda file: fig.savefig(file, format=Path(path).suffix.lower().lstrip(".")))
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        left.plot(epochs, history["loss"])
+        left.set(xlabel="epoch", ylabel="mean cross-entropy", title="training loss")
+        right.plot(epochs, history["accuracy"])
+        right.set(xlabel="epoch", ylabel="accuracy", title="training accuracy", ylim=(0, 1.05))
+        fig.tight_layout()
+        fig.savefig(picture, format=Path(path).suffix.lower().lstrip("."))
+    except Exception as exc:  # matplotlib fails in many types; the user gets one line, as for every error
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"--plot {path}: cannot draw the plot: {reason}") from None
     finally:
         plt.close(fig)
+    return picture.getvalue()
 
 
 if __name__ == "__main__":
