@@ -283,13 +283,27 @@ def test_unary_neg_and_pow():
     _check(t**2, X**2, t, 2 * X)
 
 
-@pytest.mark.parametrize("exponent", [Tensor(2.0), Tensor([2.0, 3.0, 1.0]), np.array([2.0, 2.0, 2.0]), "2"])
-def test_pow_with_non_scalar_exponent_raises_type_error(exponent):
+# Issue 14 made tensor exponents and scalar ** Tensor ops (0.1 raised TypeError for both).
+@pytest.mark.parametrize("exponent", [Tensor([2.0, 3.0, 1.0], requires_grad=True), np.array([2.0, 2.0, 2.0])])
+def test_pow_with_a_tensor_exponent_differentiates_both_sides(exponent):
     t = Tensor(X, requires_grad=True)
-    with pytest.raises(TypeError):
-        t**exponent
+    out = t**exponent
+    out.backward(np.ones(3))
+    e = np.asarray(getattr(exponent, "data", exponent))
+    np.testing.assert_allclose(out.data, X**e)
+    np.testing.assert_allclose(t.grad, e * X ** (e - 1))
+    if isinstance(exponent, Tensor):
+        np.testing.assert_allclose(exponent.grad, X**e * np.log(X))
 
 
-def test_scalar_raised_to_tensor_raises_type_error():
+def test_pow_with_a_string_exponent_raises_type_error():
     with pytest.raises(TypeError):
-        2.0 ** Tensor(X)
+        Tensor(X, requires_grad=True) ** "2"
+
+
+def test_scalar_raised_to_a_tensor():
+    t = Tensor(X, requires_grad=True)
+    out = 2.0**t
+    out.backward(np.ones(3))
+    np.testing.assert_allclose(out.data, 2.0**X)
+    np.testing.assert_allclose(t.grad, 2.0**X * np.log(2.0))

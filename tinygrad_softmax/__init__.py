@@ -11,6 +11,7 @@
 
 from .autograd import BackwardError, grad
 from .function import Context, Function
+from .functional import concatenate, maximum, minimum, stack, where
 from .grad_mode import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .gradcheck import GradcheckError, gradcheck, jacobian
 from .tensor import Tensor, register_op, unregister_op
@@ -22,16 +23,21 @@ __all__ = [
     "GradcheckError",
     "Scope",
     "Tensor",
+    "concatenate",
     "detect_anomaly",
     "enable_grad",
     "grad",
     "gradcheck",
     "is_grad_enabled",
     "jacobian",
+    "maximum",
+    "minimum",
     "no_grad",
     "register_op",
     "scope",
+    "stack",
     "unregister_op",
+    "where",
 ]
 
 __version__ = "0.2.0"

@@ -80,56 +80,200 @@ def log_softmax(x: Tensor | Any, axis: int = -1) -> Tensor:
 
 
 def cross_entropy(
-    logits: Tensor | Any, target: Any, axis: int = -1, reduction: Reduction = "mean"
+    logits: Tensor | Any, target: Any, axis: int = -1, reduction: Reduction = "mean", weight: Any = None,
+    ignore_index: int = -100, label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Softmax cross-entropy from raw scores: ``-log softmax(logits)[target]``.
+    """Softmax cross-entropy from raw scores, ``-log softmax(logits)[target]``, as torch's ``cross_entropy``.
 
     Args:
         logits: ``(k,)`` for one sample or ``(n, k)`` for a batch (classes along `axis`;
             the last axis by default, also for more dimensions).
-        target: integer class labels, shape ``()`` or ``(n,)``; or probability /
-            one-hot rows with the same shape as `logits`.
+        target: integer class labels, shape ``()`` or ``(n,)``; or probability / one-hot
+            rows with the same shape as `logits` (a Tensor that requires grad gets its gradient).
         axis: the class axis.
-        reduction: ``"mean"`` over samples (nan for an empty batch), ``"sum"``, or
-            ``"none"`` (shape ``(n,)``).
+        reduction: ``"mean"`` over samples (weighted by `weight`; nan for an empty batch),
+            ``"sum"``, or ``"none"`` (shape ``(n,)``).
+        weight: ``(k,)`` per-class weights.
+        ignore_index: labels equal to it add nothing and are left out of the mean.
+        label_smoothing: in [0, 1]: the target becomes ``(1 - s) y + s / k``.
 
-    Matches ``torch.nn.functional.cross_entropy``. For labels the loss is
-    ``log(sum(exp(z - m))) - (z - m)[y]`` (m the row's max: precise and stable), and
-    the gradient with respect to the logits ``(softmax(z) - onehot(y)) / n`` for the mean.
+    For labels the loss is ``log(sum(exp(z - m))) - (z - m)[y]`` (m the row's max: precise
+    and stable); its gradient with respect to the logits is ``(softmax(z) - onehot(y)) / n``.
     """
     logits = _tensor(logits)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class axis, got a 0-d tensor")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     axis = axis % logits.ndim
-    target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
+    classes = logits.shape[axis]
+    probability = isinstance(target, Tensor) and target.dtype.kind == "f"
+    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
     labelled = target_array.dtype.kind in "iu"
-    if labelled:
-        ops.check_labels(target_array, logits.shape, axis, "cross_entropy")
-    elif not (target_array.dtype.kind == "f" and target_array.shape == logits.shape):
+    if not labelled and not (target_array.dtype.kind == "f" and target_array.shape == logits.shape):
         raise ValueError(
             f"cross_entropy: target must be integer labels of shape {_without(logits.shape, axis)} "
             f"or probability rows of shape {logits.shape}; got {target_array.dtype} of shape {target_array.shape}"
         )
+    weight = None if weight is None else _class_weights(weight, classes, logits.dtype)
+    ignored = _ignored(target_array, ignore_index) if labelled else None
+    if labelled:
+        ops.check_labels(np.where(ignored, 0, target_array) if ignored is not None else target_array,
+                         logits.shape, axis, "cross_entropy")
+    plain = weight is None and ignored is None and label_smoothing == 0
     label = "softmax(z) - y" if reduction != "mean" or logits.ndim == 1 else "(softmax(z) - y) / n"
     with scope("cross_entropy", label=label):
         shifted = logits - _max_shift(logits, axis, "cross_entropy")
-        if labelled:
+        if labelled and plain:  # the notebook's case, in six ops
             losses = shifted.exp().sum(axis=axis).log() - _pick(shifted, target_array, axis)
-        else:  # probabilities are data, not a precision choice: use the logits' dtype
-            log_probs = shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
-            infinite = ~np.isfinite(log_probs.data)
-            if infinite.any() and not (target_array[infinite] != 0).any():  # else the loss is truly inf
-                # a -inf logit gives log p = -inf, and 0 * -inf would be nan where the target
-                # is 0; the clipped entries get gradient 0, which is what 0 * d(log p) is anyway
-                log_probs = log_probs.clip(low=float(np.finfo(log_probs.dtype).min))
-            losses = -(log_probs * target_array.astype(logits.dtype, copy=False)).sum(axis=axis)
-        if reduction == "none" or losses.ndim == 0:  # one sample: its loss is the mean and the sum
-            return losses
+            if reduction == "none" or losses.ndim == 0:  # one sample: its loss is the mean and the sum
+                return losses
+            return _reduce(losses, reduction, None)
+        log_probs = shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+        if labelled:
+            return _labelled_loss(log_probs, target_array, axis, reduction, weight, ignored, label_smoothing)
+        if not probability:  # probabilities are data, not a precision choice: use the logits' dtype
+            target = target_array.astype(logits.dtype, copy=False)
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / classes
+        infinite = ~np.isfinite(log_probs.data)
+        if infinite.any() and not (np.asarray(getattr(target, "data", target))[infinite] != 0).any():
+            # a -inf logit gives log p = -inf, and 0 * -inf would be nan where the target is 0;
+            # the clipped entries get gradient 0, which is what 0 * d(log p) is anyway
+            log_probs = log_probs.clip(low=float(np.finfo(log_probs.dtype).min))
+        weighted = log_probs * target if weight is None else log_probs * target * _along(weight, axis, logits.ndim)
+        losses = -weighted.sum(axis=axis)
+        return losses if reduction == "none" or losses.ndim == 0 else _reduce(losses, reduction, None)
+
+
+def _class_weights(weight: Any, classes: int, dtype: np.dtype) -> np.ndarray:
+    weight = np.asarray(getattr(weight, "data", weight), dtype=dtype)
+    if weight.shape != (classes,):
+        raise ValueError(f"cross_entropy: weight must have shape ({classes},), one per class; got {weight.shape}")
+    return weight
+
+
+def _ignored(labels: np.ndarray, ignore_index: int | None) -> np.ndarray | None:
+    """Where the labels equal ignore_index, or None when none does (the usual case)."""
+    if ignore_index is None:
+        return None
+    if labels.ndim == 0:
+        return np.asarray(True) if int(labels) == ignore_index else None
+    found = labels == ignore_index
+    return found if found.any() else None
+
+
+def _along(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
+    """A (k,) array shaped to broadcast along `axis` of an ndim-dimensional tensor."""
+    return values.reshape([-1 if i == axis else 1 for i in range(ndim)])
+
+
+def _labelled_loss(log_probs: Tensor, labels: np.ndarray, axis: int, reduction: str, weight: np.ndarray | None,
+                   ignored: np.ndarray | None, smoothing: float) -> Tensor:
+    """torch's cross-entropy with class weights, ignored labels and label smoothing, written with Tensor ops."""
+    kept = np.ones(labels.shape, dtype=bool) if ignored is None else ~ignored
+    safe = np.where(kept, labels, 0)
+    sample_weight = (np.ones(labels.shape) if weight is None else weight[safe]) * kept  # 0 for ignored samples
+    losses = -_pick(log_probs, safe, axis) * sample_weight.astype(log_probs.dtype)
+    if smoothing:
+        per_class = log_probs if weight is None else log_probs * _along(weight, axis, log_probs.ndim)
+        spread = -per_class.sum(axis=axis) * (kept / log_probs.shape[axis]).astype(log_probs.dtype)
+        losses = losses * (1 - smoothing) + spread * smoothing
+    if reduction == "none":
+        return losses
+    return _reduce(losses, reduction, float(np.sum(sample_weight)))
+
+
+def _reduce(losses: Tensor, reduction: str, total_weight: float | None) -> Tensor:
+    """The mean (over samples, or divided by the weight of the kept ones) or the sum of per-sample losses."""
+    if reduction == "sum":
+        return losses.sum()
+    if total_weight is None:
         if losses.size == 0:
-            return losses.sum() * np.nan if reduction == "mean" else losses.sum()  # mean of nothing: nan
-        return losses.mean() if reduction == "mean" else losses.sum()
+            return losses.sum() * np.nan  # the mean of nothing, as torch gives it (numpy would warn)
+        return losses.mean()
+    return losses.sum() / total_weight if total_weight else losses.sum() * np.nan
+
+
+def binary_cross_entropy_with_logits(
+    logits: Tensor | Any, target: Any, weight: Any = None, pos_weight: Any = None, reduction: Reduction = "mean"
+) -> Tensor:
+    """``-[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]`` from raw scores, stable for large |x|.
+
+    Shapes: `target` (probabilities; a Tensor that requires grad gets its gradient) like
+    `logits`; `weight` broadcasts against them; `pos_weight` weighs the positive term, per
+    class along the last axis. Computed as ``(1 - t) x + (1 + (p - 1) t) (log1p(exp(-|x|)) + max(-x, 0))``,
+    as ``torch.nn.functional.binary_cross_entropy_with_logits``.
+    """
+    x = _tensor(logits)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"binary_cross_entropy_with_logits: reduction must be 'mean', 'sum' or 'none', "
+                         f"got {reduction!r}")
+    t = target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype)
+    if np.shape(t) != x.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: target of shape {np.shape(t)} must match logits {x.shape}")
+    with scope("binary_cross_entropy_with_logits", label="sigmoid(x) - t"):
+        softplus = (-x.abs()).exp().log1p() + (-x).relu()  # log(1 + exp(-x)), without overflow
+        if pos_weight is None:
+            losses = (1 - t) * x + softplus
+        else:
+            losses = (1 - t) * x + (1 + (np.asarray(getattr(pos_weight, "data", pos_weight)) - 1) * t) * softplus
+        if weight is not None:
+            losses = losses * weight
+        return losses if reduction == "none" else _reduce(losses, reduction, None)
+
+
+def mse_loss(prediction: Tensor | Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """Mean squared error ``mean((prediction - target)^2)`` (or its sum, or per element with "none")."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    with scope("mse_loss", label="2 (p - t) / n"):
+        difference = _tensor(prediction) - target
+        squared = difference * difference
+        return squared if reduction == "none" else _reduce(squared, reduction, None)
+
+
+# ----------------------------------------------------------- tensors from parts
+
+
+def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis, like ``np.concatenate``: ``[(2, 3), (4, 3)] -> (6, 3)``."""
+    return ops.Concatenate.apply(*_sequence(tensors, "concatenate"), axis=axis)
+
+
+def stack(tensors: Any, axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis, like ``np.stack``: three ``(2,)`` -> ``(3, 2)``."""
+    parts = [_tensor(t) for t in _sequence(tensors, "stack")]
+    shapes = {t.shape for t in parts}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have one shape, got {sorted(shapes)}")
+    return ops.Concatenate.apply(*[t.expand_dims(axis) for t in parts], axis=axis)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where `condition` is true, else ``b``, broadcast like ``np.where``; both branches get gradients."""
+    condition = np.asarray(getattr(condition, "data", condition))
+    return ops.Where.apply(condition, a, b)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise larger of `a` and `b`, like ``np.maximum``; ties share the gradient (as torch)."""
+    return ops.Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise smaller of `a` and `b`, like ``np.minimum``; ties share the gradient (as torch)."""
+    return ops.Minimum.apply(a, b)
+
+
+def _sequence(tensors: Any, who: str) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{who}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{who}: needs at least one tensor")
+    return list(tensors)
 
 
 def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
@@ -208,12 +352,19 @@ def softmax_cross_entropy(logits: Tensor | Any, target: Any, reduction: Reductio
 
 
 __all__ = [
+    "binary_cross_entropy_with_logits",
     "categorical_crossentropy",
+    "concatenate",
     "cross_entropy",
     "log_softmax",
     "logsumexp",
+    "maximum",
+    "minimum",
+    "mse_loss",
     "one_hot",
     "scope",
     "softmax",
     "softmax_cross_entropy",
+    "stack",
+    "where",
 ]

@@ -22,10 +22,12 @@ from . import autograd, ops
 from .grad_mode import state
 
 _UFUNC_OPS: dict[np.ufunc, Any] = {
-    np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.divide: ops.Div,
-    np.negative: ops.Neg, np.exp: ops.Exp, np.log: ops.Log, np.matmul: ops.MatMul,
+    np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.divide: ops.Div, np.negative: ops.Neg,
+    np.exp: ops.Exp, np.log: ops.Log, np.log1p: ops.Log1p, np.sqrt: ops.Sqrt, np.absolute: ops.Abs,
+    np.tanh: ops.Tanh, np.maximum: ops.Maximum, np.minimum: ops.Minimum, np.matmul: ops.MatMul,
+    np.power: ops.Power,
 }
-_REDUCE_OPS: dict[np.ufunc, Any] = {np.add: ops.Sum, np.maximum: ops.Max}
+_REDUCE_OPS: dict[np.ufunc, Any] = {np.add: ops.Sum, np.maximum: ops.Max, np.minimum: ops.Min, np.multiply: ops.Prod}
 
 # Results that carry no gradient (booleans, integers, piecewise constants, shapes, text):
 # computed on the data whatever requires grad.
@@ -46,12 +48,14 @@ def array_ufunc(tensor_type: type, ufunc: np.ufunc, method: str, inputs: tuple, 
     """``Tensor.__array_ufunc__``: the op for ufuncs the library has, else see the module docstring."""
     if "out" not in kwargs:
         if method == "__call__" and not kwargs:
+            if ufunc is np.power and isinstance(inputs[0], tensor_type) and np.ndim(inputs[1]) == 0 \
+                    and not isinstance(inputs[1], tensor_type):
+                return inputs[0] ** inputs[1]  # a scalar exponent: the op that keeps it a number
+            if ufunc is np.square:
+                return ops.Mul.apply(inputs[0], inputs[0])
             op = _UFUNC_OPS.get(ufunc)
             if op is not None:
                 return op.apply(*inputs)
-            if ufunc is np.power and isinstance(inputs[0], tensor_type) and np.ndim(inputs[1]) == 0 \
-                    and not isinstance(inputs[1], tensor_type):
-                return inputs[0] ** inputs[1]
         if method == "reduce" and set(kwargs) <= {"axis", "keepdims"} and ufunc in _REDUCE_OPS:
             axis, keepdims = kwargs.get("axis", 0), kwargs.get("keepdims", False)
             return _REDUCE_OPS[ufunc].apply(inputs[0], axis=axis, keepdims=keepdims)
@@ -168,6 +172,63 @@ def _mean(T: type, a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
 @_implements(np.max, np.amax)
 def _max(T: type, a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return _tensor(T, a).max(axis=axis, keepdims=keepdims)
+
+
+@_implements(np.min, np.amin)
+def _min(T: type, a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
+    return _tensor(T, a).min(axis=axis, keepdims=keepdims)
+
+
+@_implements(np.prod)
+def _prod(T: type, a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
+    return _tensor(T, a).prod(axis=axis, keepdims=keepdims)
+
+
+@_implements(np.var)
+def _var(T: type, a: Any, axis: Any = None, *, ddof: int = 0, keepdims: bool = False) -> Any:
+    return _tensor(T, a).var(axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@_implements(np.std)
+def _std(T: type, a: Any, axis: Any = None, *, ddof: int = 0, keepdims: bool = False) -> Any:
+    return _tensor(T, a).std(axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@_implements(np.concatenate)
+def _concatenate(T: type, arrays: Any, axis: int = 0) -> Any:
+    return ops.Concatenate.apply(*arrays, axis=axis)
+
+
+@_implements(np.stack)
+def _stack(T: type, arrays: Any, axis: int = 0) -> Any:
+    return ops.Concatenate.apply(*[_tensor(T, a).expand_dims(axis) for a in arrays], axis=axis)
+
+
+@_implements(np.where)
+def _where(T: type, condition: Any, x: Any, y: Any) -> Any:
+    return ops.Where.apply(np.asarray(_data(T, condition)), x, y)
+
+
+@_implements(np.expand_dims)
+def _expand_dims(T: type, a: Any, axis: Any) -> Any:
+    return _tensor(T, a).expand_dims(axis)
+
+
+@_implements(np.broadcast_to)
+def _broadcast_to(T: type, array: Any, shape: Any) -> Any:
+    return _tensor(T, array).broadcast_to(shape)
+
+
+@_implements(np.swapaxes)
+def _swapaxes(T: type, a: Any, axis1: int, axis2: int) -> Any:
+    return _tensor(T, a).swapaxes(axis1, axis2)
+
+
+@_implements(np.pad)
+def _pad(T: type, array: Any, pad_width: Any, mode: str = "constant", *, constant_values: float = 0) -> Any:
+    if mode != "constant":
+        raise TypeError(f"np.pad: only mode='constant' has a tinygrad_softmax op, got {mode!r}")
+    return _tensor(T, array).pad(pad_width, constant_values=constant_values)
 
 
 @_implements(np.reshape)

@@ -149,6 +149,182 @@ class Log(Function):
         return grad / x
 
 
+class Log1p(Function):
+    """log(1 + x), precise for tiny x; x receives g / (1 + x)."""
+
+    label = "g / (1 + x)"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        return grad / (1 + x)
+
+
+class Sqrt(Function):
+    """sqrt(x); x receives g / (2 sqrt(x)): inf at 0, as in torch."""
+
+    label = "g / (2 sqrt(x))"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):  # the slope at 0 is infinite: that is the answer, not a warning
+            return grad / (2 * out)
+
+
+class Abs(Function):
+    """|x|; x receives g * sign(x), so 0 at x = 0 (as torch)."""
+
+    label = "g * sign(x)"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(x)
+
+
+class ReLU(Function):
+    """max(x, 0); x receives g where x > 0 (0 at x = 0, as torch)."""
+
+    name = "relu"
+    label = "g * (x > 0)"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        return grad * (x > 0)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), computed without overflow for large |x|; x receives g * s * (1 - s)."""
+
+    label = "g * s * (1 - s)"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.exp(-np.logaddexp(0, -x))  # exp(-log(1 + exp(-x))): no overflow either way
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        return grad * out * (1 - out)
+
+
+class Tanh(Function):
+    """tanh(x); x receives g * (1 - tanh(x)^2)."""
+
+    label = "g * (1 - t^2)"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        return grad * (1 - out * out)
+
+
+class Power(Function):
+    """a ** b, tensor exponent; a receives g b a^(b-1) (0 where b = 0), b receives g a^b log(a) (0 where a = 0 <= b)."""
+
+    name = "pow"
+    label = "g * b * a^(b-1) and g * a^b * log(a)"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf and nan are the answers where a <= 0
+            grad_a = np.where(b == 0, 0.0, grad * b * a ** (b - 1)) if need_a else None  # x^0 is flat, even at 0
+            grad_b = np.where((a == 0) & (b >= 0), 0.0, grad * out * np.log(a)) if need_b else None
+        return grad_a, grad_b
+
+
+class Maximum(Function):
+    """Elementwise max(a, b); g goes to the larger, half to each on a tie (as torch)."""
+
+    label = "g where a > b and g where b > a (ties: g / 2)"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = ctx.saved_tensors
+        shared = np.where(a == b, grad / 2, grad)
+        return np.where(a < b, 0.0, shared), np.where(a > b, 0.0, shared)
+
+
+class Minimum(Function):
+    """Elementwise min(a, b); g goes to the smaller, half to each on a tie (as torch)."""
+
+    label = "g where a < b and g where b < a (ties: g / 2)"
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = ctx.saved_tensors
+        shared = np.where(a == b, grad / 2, grad)
+        return np.where(a > b, 0.0, shared), np.where(a < b, 0.0, shared)
+
+
+class Where(Function):
+    """cond ? a : b elementwise; a receives g where cond, b receives g elsewhere (cond gets none)."""
+
+    label = "none and g where cond and g where not cond"
+
+    @staticmethod
+    def forward(ctx: Context, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if np.asarray(cond).dtype != bool:
+            raise TypeError(f"where: the condition must be boolean, got {np.asarray(cond).dtype}")
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[None, np.ndarray | None, np.ndarray | None]:
+        (cond,) = ctx.saved_tensors
+        _, need_a, need_b = ctx.needs_input_grad
+        return None, (np.where(cond, grad, 0.0) if need_a else None), (np.where(cond, 0.0, grad) if need_b else None)
+
+
 # ------------------------------------------------------------------ linear algebra
 
 
@@ -293,30 +469,103 @@ class Mean(Function):
 
 
 class Max(Function):
-    """x.max(axis, keepdims); g goes to the maxima, shared evenly between ties."""
+    """x.max(axis, keepdims); g goes to the maxima, shared evenly between ties (as torch.amax)."""
 
     label = "g to the max (ties share)"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        if x.size == 0:
-            raise ValueError(f"max: cannot take the max of an empty tensor of shape {x.shape}")
-        ctx.axis = _axis_arg(axis, x.ndim)
-        ctx.keepdims = keepdims
-        ctx.shape = x.shape
-        out = np.maximum.reduce(x, axis=ctx.axis, keepdims=keepdims)
-        ctx.save_for_backward(x, out)
-        return out
+        return _extremum(ctx, x, axis, keepdims, np.maximum, "max")
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        x, out = ctx.saved_tensors
-        out = _expand_reduced(out, ctx)
-        is_max = x == out
-        if np.isnan(out).any():  # a nan is the max of its slice (as numpy says): it gets g
-            is_max |= np.isnan(x) & np.isnan(out)
-        ties = np.add.reduce(is_max, axis=ctx.axis, keepdims=True, dtype=grad.dtype)
-        return is_max * (_expand_reduced(grad, ctx) / ties)
+        return _to_extrema(ctx, grad)
+
+
+class Min(Function):
+    """x.min(axis, keepdims); g goes to the minima, shared evenly between ties (as torch.amin)."""
+
+    label = "g to the min (ties share)"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        return _extremum(ctx, x, axis, keepdims, np.minimum, "min")
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        return _to_extrema(ctx, grad)
+
+
+def _extremum(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool, ufunc: np.ufunc, name: str) -> np.ndarray:
+    if x.size == 0:
+        raise ValueError(f"{name}: cannot take the {name} of an empty tensor of shape {x.shape}")
+    ctx.axis, ctx.keepdims, ctx.shape = _axis_arg(axis, x.ndim), keepdims, x.shape
+    out = ufunc.reduce(x, axis=ctx.axis, keepdims=keepdims)
+    ctx.save_for_backward(x, out)
+    return out
+
+
+def _to_extrema(ctx: Context, grad: np.ndarray) -> np.ndarray:
+    x, out = ctx.saved_tensors
+    out = _expand_reduced(out, ctx)
+    hit = x == out
+    if np.isnan(out).any():  # a nan is the extremum of its slice (as numpy says): it gets g
+        hit |= np.isnan(x) & np.isnan(out)
+    ties = np.add.reduce(hit, axis=ctx.axis, keepdims=True, dtype=grad.dtype)
+    return hit * (_expand_reduced(grad, ctx) / ties)
+
+
+class Prod(Function):
+    """x.prod(axis, keepdims); x_i receives g times the product of the others (right with zeros too)."""
+
+    label = "g * prod / x"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        ctx.axis, ctx.keepdims, ctx.shape = _axis_arg(axis, x.ndim), keepdims, x.shape
+        ctx.save_for_backward(x)
+        return np.multiply.reduce(x, axis=ctx.axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        axes = tuple(range(x.ndim)) if ctx.axis is None else ctx.axis
+        kept = [i for i in range(x.ndim) if i not in axes]
+        # The reduced axes moved last and flattened into one: the product of the others is the
+        # product of everything before times everything after (exclusive cumulative products).
+        moved = np.transpose(x, kept + list(axes)).reshape([x.shape[i] for i in kept] + [-1])
+        ones = np.ones_like(moved[..., :1])
+        before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = (before * after).reshape([x.shape[i] for i in kept] + [x.shape[i] for i in axes])
+        others = np.transpose(others, np.argsort(kept + list(axes)))
+        return _expand_reduced(grad, ctx) * others
+
+
+class Std(Function):
+    """x.std(axis, ddof, keepdims); x receives g (x - mean) / ((n - ddof) std): 0 where std is 0 (as torch)."""
+
+    label = "g * (x - mean) / ((n - ddof) * std)"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
+        ctx.axis, ctx.keepdims, ctx.shape = _axis_arg(axis, x.ndim), keepdims, x.shape
+        count = x.size // max(np.size(np.add.reduce(x, axis=ctx.axis, keepdims=True)), 1)
+        if count - ddof <= 0:
+            raise ValueError(f"std: ddof={ddof} leaves no degrees of freedom for {count} value(s) per result")
+        mean = np.add.reduce(x, axis=ctx.axis, keepdims=True) / count
+        centred = x - mean
+        out = np.sqrt(np.add.reduce(centred * centred, axis=ctx.axis, keepdims=True) / (count - ddof))
+        ctx.save_for_backward(centred, out)
+        ctx.dof = count - ddof
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, ctx.axis))
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        centred, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(out == 0, 0.0, centred / (ctx.dof * out))
+        return _expand_reduced(grad, ctx) * share
 
 
 class LogSumExp(Function):
@@ -395,6 +644,58 @@ class Transpose(Function):
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         inverse = None if ctx.axes is None else np.argsort(normalize_axis_tuple(ctx.axes, grad.ndim))
         return np.transpose(grad, inverse)
+
+
+class Concatenate(Function):
+    """Join tensors along an existing axis; each input receives its slice of g."""
+
+    label = "its slice of g"
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
+        if not arrays:
+            raise ValueError("concatenate: needs at least one tensor")
+        out = np.concatenate(arrays, axis=axis)
+        ctx.axis = normalize_axis_index(axis, out.ndim)
+        ctx.ends = np.cumsum([a.shape[ctx.axis] for a in arrays])
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(np.split(grad, ctx.ends[:-1], axis=ctx.axis))
+
+
+class BroadcastTo(Function):
+    """x broadcast to a shape (a read-only view, as numpy's); x receives g summed back to its shape."""
+
+    name = "broadcast_to"
+    label = "sum g back"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        return grad  # the engine sums a broadcast gradient down to the input's shape
+
+
+class Pad(Function):
+    """np.pad(x, pad_width) with a constant; x receives g without the padding."""
+
+    label = "g without the padding"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, *, pad_width: Any, constant_values: float = 0) -> np.ndarray:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (x.ndim, 2))  # numpy's forms of pad_width
+        if (widths < 0).any():
+            raise ValueError(f"pad: widths must be >= 0, got {np.asarray(pad_width).tolist()}")
+        ctx.inside = tuple(slice(before, before + size) for (before, _), size in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=constant_values)
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+        return grad[ctx.inside]
 
 
 class GetItem(Function):

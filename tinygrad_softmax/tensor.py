@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from . import autograd, numpy_dispatch, ops
 from .function import Function, apply_binary, apply_unary, holds_tensor, use_tensor_type
@@ -273,15 +274,31 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return apply_unary(ops.Neg, self)
 
-    def __pow__(self, exponent: float) -> Tensor:
+    def __pow__(self, exponent: ArrayLike) -> Tensor:
+        """``t ** p``: a scalar p, or a tensor exponent (which then receives a gradient too)."""
         if isinstance(exponent, np.generic) and exponent.ndim == 0:
             exponent = exponent.item()  # a numpy scalar exponent should not change the dtype
-        if type(exponent) not in (int, float):
-            raise TypeError(
-                f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}; "
-                "for a tensor exponent b use (b * a.log()).exp()"
-            )
-        return apply_unary(ops.Pow, self, exponent=exponent)
+        if type(exponent) in (int, float):
+            return apply_unary(ops.Pow, self, exponent=exponent)
+        return apply_binary(ops.Power, self, exponent)
+
+    def __rpow__(self, base: ArrayLike) -> Tensor:
+        return apply_binary(ops.Power, base, self)
+
+    # Comparisons give boolean tensors, outside the graph (a step has no gradient). == and != stay
+    # identity, so tensors work as dict keys; np.equal(a, b) compares elementwise.
+
+    def __lt__(self, other: ArrayLike) -> Tensor:
+        return Tensor._leaf(self.data < getattr(other, "data", other))
+
+    def __le__(self, other: ArrayLike) -> Tensor:
+        return Tensor._leaf(self.data <= getattr(other, "data", other))
+
+    def __gt__(self, other: ArrayLike) -> Tensor:
+        return Tensor._leaf(self.data > getattr(other, "data", other))
+
+    def __ge__(self, other: ArrayLike) -> Tensor:
+        return Tensor._leaf(self.data >= getattr(other, "data", other))
 
     # In place, like PyTorch: under no_grad (the optimizer idiom) the data changes in place and
     # graphs that saved it refuse to run backward; on a leaf that requires grad it is an error.
@@ -340,6 +357,38 @@ class Tensor:
         """Elementwise clip to [low, high]; the gradient is g inside, at the bounds too, and 0 beyond them."""
         return apply_unary(ops.Clip, self, low=low, high=high)
 
+    def log1p(self) -> Tensor:
+        """Elementwise log(1 + x), precise for tiny x."""
+        return apply_unary(ops.Log1p, self)
+
+    def sqrt(self) -> Tensor:
+        """Elementwise square root; its gradient is inf at 0."""
+        return apply_unary(ops.Sqrt, self)
+
+    def abs(self) -> Tensor:
+        """Elementwise |x|; gradient sign(x), 0 at 0."""
+        return apply_unary(ops.Abs, self)
+
+    def relu(self) -> Tensor:
+        """Elementwise max(x, 0); gradient 1 where x > 0, else 0 (0 at 0)."""
+        return apply_unary(ops.ReLU, self)
+
+    def sigmoid(self) -> Tensor:
+        """Elementwise 1 / (1 + exp(-x)), without overflow for large |x|."""
+        return apply_unary(ops.Sigmoid, self)
+
+    def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent."""
+        return apply_unary(ops.Tanh, self)
+
+    def maximum(self, other: ArrayLike) -> Tensor:
+        """Elementwise larger of self and other (broadcast); ties share the gradient."""
+        return apply_binary(ops.Maximum, self, other)
+
+    def minimum(self, other: ArrayLike) -> Tensor:
+        """Elementwise smaller of self and other (broadcast); ties share the gradient."""
+        return apply_binary(ops.Minimum, self, other)
+
     # --------------------------------------------------------------- reductions
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -350,9 +399,58 @@ class Tensor:
         """Mean over `axis` (all axes when None); shapes as in `sum`."""
         return apply_unary(ops.Mean, self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Max over `axis`; tied maxima share the gradient evenly. Shapes as in `sum`."""
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
+            return_indices: bool = False) -> Any:
+        """Max over `axis`; tied maxima share the gradient evenly (torch.amax). Shapes as in `sum`.
+
+        With ``return_indices`` (an int axis): ``(values, indices)`` like ``torch.max(dim)``,
+        the gradient going to the first maximum's index only.
+        """
+        if return_indices:
+            return self._pick(np.argmax, axis, keepdims)
         return apply_unary(ops.Max, self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
+            return_indices: bool = False) -> Any:
+        """Min over `axis`, as `max`."""
+        if return_indices:
+            return self._pick(np.argmin, axis, keepdims)
+        return apply_unary(ops.Min, self, axis=axis, keepdims=keepdims)
+
+    def _pick(self, arg: Callable, axis: Any, keepdims: bool) -> tuple[Tensor, Tensor]:
+        if type(axis) is not int:
+            raise TypeError(f"{arg.__name__[3:]}: return_indices needs one int axis, got {axis!r}")
+        indices = np.expand_dims(arg(self.data, axis=axis), axis)
+        grid = np.indices(indices.shape, sparse=True)
+        axis %= self.ndim
+        values = self[tuple(indices if i == axis else grid[i] for i in range(self.ndim))]
+        values = values if keepdims else values.squeeze(axis)
+        return values, Tensor._leaf(indices if keepdims else np.squeeze(indices, axis))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the max along `axis` (of the flattened tensor when None): an integer tensor, no gradient."""
+        return Tensor._leaf(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)))
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the min along `axis`, as `argmax`."""
+        return Tensor._leaf(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)))
+
+    def prod(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Product over `axis`; right gradients with zeros present too. Shapes as in `sum`."""
+        return apply_unary(ops.Prod, self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: int | tuple[int, ...] | None = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Variance ``sum((x - mean)^2) / (n - ddof)`` over `axis` (numpy's ddof, default 0)."""
+        centred = self - self.mean(axis=axis, keepdims=True)
+        axes = range(self.ndim) if axis is None else normalize_axis_tuple(axis, self.ndim)
+        count = int(np.prod([self.shape[i] for i in axes]))
+        if count - ddof <= 0:
+            raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {count} value(s) per result")
+        return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+
+    def std(self, axis: int | tuple[int, ...] | None = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Standard deviation over `axis` (numpy's ddof); gradient 0 where it is 0 (as torch)."""
+        return apply_unary(ops.Std, self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def logsumexp(self, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> Tensor:
         """``log(sum(exp(x)))`` over `axis` without overflow: ``(n, k) -> (n,)``; see `ops.LogSumExp`."""
@@ -370,9 +468,44 @@ class Tensor:
         """The elements as one axis: ``(2, 3) -> (6,)``."""
         return apply_unary(ops.Reshape, self, shape=(-1,))
 
+    def flatten(self) -> Tensor:
+        """The elements as one axis, like numpy's flatten (a reshape, so no copy): ``(2, 3) -> (6,)``."""
+        return apply_unary(ops.Reshape, self, shape=(-1,))
+
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
         """Drop axes of length 1 (all of them, or those in `axis`): ``(3, 1, 2) -> (3, 2)``."""
-        return apply_unary(ops.Reshape, self, shape=np.squeeze(np.empty(self.shape, dtype=bool), axis).shape)
+        try:
+            shape = np.squeeze(np.empty(self.shape, dtype=bool), axis).shape
+        except ValueError as exc:
+            raise ValueError(f"squeeze: {exc} (tensor shape {self.shape})") from None
+        return apply_unary(ops.Reshape, self, shape=shape)
+
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
+        """A new axis of length 1 at `axis`: ``(3,) -> (1, 3)`` for axis 0 (a reshape)."""
+        try:
+            shape = np.expand_dims(np.empty(self.shape, dtype=bool), axis).shape
+        except ValueError as exc:
+            raise ValueError(f"expand_dims: {exc} (tensor shape {self.shape})") from None
+        return apply_unary(ops.Reshape, self, shape=shape)
+
+    unsqueeze = expand_dims  # torch's name
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """A read-only view in `shape`, by numpy's broadcasting rules; the gradient is summed back."""
+        return apply_unary(ops.BroadcastTo, self, shape=tuple(shape) if np.ndim(shape) else (shape,))
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes: ``(2, 3, 4).swapaxes(0, 2) -> (4, 3, 2)`` (a transpose)."""
+        axes = list(range(self.ndim))
+        try:
+            axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        except IndexError:
+            raise ValueError(f"swapaxes: axes {axis1}, {axis2} out of range for shape {self.shape}") from None
+        return apply_unary(ops.Transpose, self, axes=tuple(axes))
+
+    def pad(self, pad_width: Any, constant_values: float = 0) -> Tensor:
+        """``np.pad(x, pad_width)`` with a constant: e.g. ``((0, 0), (1, 2))`` adds 1 column left, 2 right."""
+        return apply_unary(ops.Pad, self, pad_width=pad_width, constant_values=constant_values)
 
     def transpose(self, *axes: int | tuple[int, ...]) -> Tensor:
         """Permute axes; no argument reverses them (``(m, n) -> (n, m)``)."""
