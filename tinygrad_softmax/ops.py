@@ -395,33 +395,28 @@ def _product_like(left: np.ndarray, right: np.ndarray, like: np.ndarray) -> np.n
 
 # ---------------------------------------------------------------------- reductions
 
-# The reductions call the ufuncs' reduce directly: np.sum, np.mean and np.max are
-# Python wrappers costing 2.2, 2.9 and 2.0 us on a 3-vector, against 0.9 us for
-# np.add.reduce / np.maximum.reduce (W1 has a sum and a mean per step).
+# The reductions call the ufuncs' reduce directly: np.sum, np.mean and np.max are Python
+# wrappers around it, which cost more than the reduction itself on small arrays
+# (figures in docs/performance.md).
 
 
 def _axis_arg(axis: Any, ndim: int) -> tuple[int, ...] | None:
-    if type(axis) is int:  # the common case: normalize_axis_index is C (0.06 us), the tuple version 0.7 us
+    if type(axis) is int:  # the common case: normalize_axis_index is C, the tuple version Python
         return (normalize_axis_index(axis, ndim),)
     return None if axis is None else normalize_axis_tuple(axis, ndim)
 
 
 def _expand_reduced(grad: np.ndarray, ctx: Context) -> np.ndarray:
-    """Put back the axes a reduction removed, so grad broadcasts against its input.
-
-    A reshape (0.12 us) rather than np.expand_dims (1.8 us).
-    """
+    """Put back the axes a reduction removed, so grad broadcasts against its input (a reshape:
+    np.expand_dims is a Python function)."""
     if ctx.axis is not None and not ctx.keepdims:
         grad = grad.reshape([1 if i in ctx.axis else size for i, size in enumerate(ctx.shape)])
     return grad
 
 
 def _spread(grad: np.ndarray, ctx: Context) -> np.ndarray:
-    """`grad` copied over the reduced input's shape: a new array the engine can keep as is.
-
-    np.empty plus one assignment costs 0.3 us; np.broadcast_to costs 2.4 us and gives a
-    read-only view that the engine must copy anyway before keeping it as a .grad.
-    """
+    """`grad` copied over the reduced input's shape: a new array the engine can keep as its .grad
+    (np.broadcast_to would give a read-only view, to be copied anyway, at a higher cost)."""
     full = np.empty(ctx.shape, dtype=grad.dtype)
     full[...] = _expand_reduced(grad, ctx)
     return full
@@ -782,8 +777,8 @@ class SoftmaxCrossEntropy(Function):
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"softmaxcrossentropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         target = np.asarray(target)
-        # Softmax computed once, in place, and saved: backward copies it (W2: 3 us)
-        # instead of taking exp again (15 us). The step peaks at 1.08x numpy's memory in W3.
+        # Softmax computed once, in place, and saved: backward copies it instead of taking exp
+        # again, which costs less in time and in peak memory (docs/performance.md).
         shifted = x - np.maximum.reduce(x, axis=-1, keepdims=True)
         probs = np.exp(shifted)
         total = np.add.reduce(probs, axis=-1, keepdims=True)
@@ -852,5 +847,5 @@ def _label_index(labels: np.ndarray) -> Any:
     if labels.ndim == 0:
         return labels  # a 0-d integer array indexes like an int
     if labels.ndim == 1:
-        return np.arange(labels.shape[0]), labels  # np.indices (below) costs 3 us more
+        return np.arange(labels.shape[0]), labels  # cheaper than np.indices, the general case below
     return (*np.indices(labels.shape, sparse=True), labels)
