@@ -154,7 +154,7 @@ def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_grap
                 parent_grad = parent_grad.copy()
             data = parent.data
             if not trusted or type(parent_grad) is not ndarray or parent_grad.shape != data.shape \
-                    or (parent_grad.dtype is not data.dtype and parent_grad.dtype != data.dtype):
+                    or parent_grad.dtype != data.dtype:
                 parent_grad = _fit(parent_grad, data, fn, index, trusted)
             if node is None and not queue:
                 node, grad = parent, parent_grad
