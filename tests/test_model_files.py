@@ -915,3 +915,131 @@ def test_load_text_file_is_not_called_a_pickle(tmp_path):
     path.write_text("just some text\n")
     message = assert_not_a_model(path, "not a tinygrad_softmax model file")
     assert "pickle" not in message
+
+
+# ------------------------------------------------------------------ architectures, names, and old files
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def test_a_model_file_of_version_0_1_still_loads():
+    """tests/data/model_v01.npz was written by SoftmaxClassifier.save before it became a Module (iris, 20 epochs)."""
+    with np.load(os.path.join(DATA, "model_v01.npz"), allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["W", "class_names", "format"]
+        weights = archive["W"]
+    loaded = SoftmaxClassifier.load(os.path.join(DATA, "model_v01.npz"))
+    assert isinstance(loaded, SoftmaxClassifier) and loaded.W.shape == (3, 5)
+    np.testing.assert_array_equal(loaded.W.data, weights)
+    np.testing.assert_allclose(weights[0], [0.4845462057893431, 1.240488836757191, -1.7220006659271654,
+                                            -0.7813683097227284, 0.24592165872733576], rtol=0, atol=0)  # fmt: skip
+    assert loaded.class_names == ["setosa", "versicolor", "virginica"] and loaded.feature_names is None
+    X = load_iris().X
+    expected = np.argmax(np.hstack([X, np.ones((len(X), 1))]) @ weights.T, axis=1)
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+    assert np.mean(expected == load_iris().y) > 0.9
+    assert nn.load_model(os.path.join(DATA, "model_v01.npz")).W.shape == (3, 5)
+    old32 = SoftmaxClassifier.load(os.path.join(DATA, "model_v01_float32.npz"))
+    assert old32.W.dtype == np.float32 and old32.class_names is None and old32.num_features == 2
+
+
+def test_a_classifier_file_keeps_the_0_1_format_with_feature_names_added(tmp_path, model):
+    """Version 0.1's reader ignores keys it does not know: it reads this file too."""
+    model.feature_names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["W", "class_names", "feature_names", "format"]
+        assert archive["format"].item() == FORMAT
+    loaded = SoftmaxClassifier.load(path)
+    assert loaded.feature_names == model.feature_names and loaded.class_names == model.class_names
+
+
+def mlp(**options):
+    model = nn.MLP(4, (6, 5), 3, seed=0, **options)
+    model.class_names = ["setosa", "versicolor", "virginica"]
+    model.feature_names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    return model
+
+
+@pytest.mark.parametrize("options", [{}, {"activation": "tanh", "dtype": np.float32}], ids=["relu", "tanh-float32"])
+def test_an_mlp_file_round_trips_its_architecture_weights_and_names(tmp_path, options):
+    model = mlp(**options)
+    path = tmp_path / "mlp.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert sorted(archive.files) == sorted(["format", "layer_sizes", "activation", "class_names", "feature_names",
+                                                "0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"])
+        assert archive["format"].item() == "tinygrad_softmax.MLP/1"
+        assert archive["layer_sizes"].tolist() == [4, 6, 5, 3]
+    loaded = nn.load_model(path)
+    assert isinstance(loaded, nn.MLP) and repr(loaded) == repr(model)
+    assert loaded.activation == model.activation and loaded.layer_sizes == [4, 6, 5, 3]
+    assert loaded.class_names == model.class_names and loaded.feature_names == model.feature_names
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[name], array)
+        assert loaded.state_dict()[name].dtype == array.dtype
+    X = load_iris().X
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert nn.MLP.load(path).layer_sizes == [4, 6, 5, 3] and nn.Classifier.load(path).num_classes == 3
+    assert all(p.requires_grad for p in loaded.parameters()), "a loaded model can be trained further"
+
+
+def test_each_kind_of_load_refuses_the_other_kind(tmp_path, model):
+    mlp().save(tmp_path / "mlp.npz")
+    model.save(tmp_path / "classifier.npz")
+    assert_not_a_model(tmp_path / "mlp.npz", "holds MLP 4 -> 6 -> 5 -> 3 (relu), not SoftmaxClassifier",
+                       "nn.load_model")  # fmt: skip
+    with pytest.raises(ValueError, match=r"holds SoftmaxClassifier \(4 features, 3 classes\), not MLP"):
+        nn.MLP.load(tmp_path / "classifier.npz")
+
+
+def test_save_refuses_names_that_load_would_refuse(tmp_path, model):
+    model.feature_names = ["a", "b"]
+    with pytest.raises(ValueError, match="feature_names must be 4 strings"):
+        model.save(tmp_path / "model.npz")
+    model.feature_names, model.class_names = None, ["a", "b", 3]
+    with pytest.raises(ValueError, match="class_names must be 3 strings"):
+        model.save(tmp_path / "model.npz")
+    assert listing(tmp_path) == []
+
+
+def test_save_refuses_a_model_over_the_limits_of_load(tmp_path, monkeypatch):
+    monkeypatch.setattr(nn, "MAX_MEMBERS", 8)
+    with pytest.raises(ValueError, match="over the limits load accepts"):
+        mlp().save(tmp_path / "big.npz")
+    assert listing(tmp_path) == []
+
+
+def mlp_arrays(**changes):
+    arrays = mlp()._file_arrays()
+    arrays.update(changes)
+    return {key: value for key, value in arrays.items() if value is not None}
+
+
+@pytest.mark.parametrize(
+    "changes, fragments",
+    [
+        ({"layer_sizes": None}, ["layer_sizes must be 2 or more positive integers", "got None"]),
+        ({"layer_sizes": np.array([4])}, ["layer_sizes"]),
+        ({"layer_sizes": np.array([4.0, 6.0, 5.0, 3.0])}, ["layer_sizes"]),
+        ({"layer_sizes": np.array([4, 6, 5, 1])}, ["classes >= 2"]),
+        ({"layer_sizes": np.array([4, 6, 0, 3])}, ["layer_sizes"]),
+        ({"layer_sizes": np.arange(1000)}, ["layer_sizes", "(1000,)"]),
+        ({"layer_sizes": np.array([4, 6, 3])}, ["2.weight must be a float array of shape (3, 6)", "(5, 6)"]),
+        ({"layer_sizes": np.array([4, 1 << 40, 5, 3])}, ["0.weight must be a float array of shape (1099511627776, 4)"]),
+        ({"layer_sizes": np.array([4, 6, 5, 3, 2])}, ["no 6.weight array for the layer sizes [4, 6, 5, 3, 2]"]),
+        ({"activation": np.array("gelu")}, ["activation must be one of relu, tanh, sigmoid"]),
+        ({"activation": None}, ["activation must be one of"]),
+        ({"2.bias": None}, ["no 2.bias array"]),
+        ({"2.bias": np.zeros(5, dtype=np.int64)}, ["2.bias must be a float array"]),
+        ({"2.bias": np.full(5, np.nan)}, ["2.bias contains nan or inf"]),
+        ({"2.bias": np.zeros(5, dtype=np.float32)}, ["mix dtypes"]),
+        ({"feature_names": np.array(["a", "b"])}, ["feature_names must be 4 strings"]),
+        ({"class_names": np.array([1, 2, 3])}, ["class_names must be 3 strings"]),
+        ({"format": np.array("tinygrad_softmax.MLP/2")}, ["format 'tinygrad_softmax.MLP/2', from another version"]),
+    ],
+)
+def test_load_refuses_a_damaged_mlp_file_in_one_line(tmp_path, changes, fragments):
+    """The layer sizes are checked against the weights before a model is built: 2**40 allocates nothing."""
+    path = savez(tmp_path / "mlp.npz", **mlp_arrays(**changes))
+    assert_not_a_model(path, *fragments)

@@ -154,3 +154,46 @@ def test_fit_progress_fallback_prints_a_line_per_epoch(monkeypatch, capsys):
     fit(SoftmaxClassifier(4, 3, seed=0), X, y, epochs=2, lr=0.01, progress=True)
     err = capsys.readouterr().err
     assert "epoch 1/2" in err and "epoch 2/2" in err
+
+
+def test_sgd_weight_decay_and_momentum_match_torchs_recurrence_without_torch():
+    """g = grad + wd * p; v = momentum * v + g (v = g first); p -= lr * v: torch.optim.SGD's definition."""
+    p = Tensor([1.0, -2.0], requires_grad=True)
+    opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.5)
+    velocity, value = None, np.array([1.0, -2.0])
+    for _ in range(4):
+        opt.zero_grad()
+        (p * p).sum().backward()
+        opt.step()
+        g = 2 * value + 0.5 * value
+        velocity = g if velocity is None else 0.9 * velocity + g
+        value = value - 0.1 * velocity
+        np.testing.assert_allclose(p.data, value, rtol=1e-14)
+
+
+def test_adam_counts_steps_per_parameter():
+    """A parameter without a gradient is skipped, and its bias correction starts when its first gradient comes."""
+    first, late = Tensor([1.0], requires_grad=True), Tensor([1.0], requires_grad=True)
+    opt = Adam([first, late], lr=0.1)
+    (first * first).sum().backward()
+    opt.step()
+    assert late.data[0] == 1.0
+    opt.zero_grad()
+    ((first * first) + (late * late)).sum().backward()
+    opt.step()
+    # the first step of any parameter moves it by lr (times sign(grad)), whatever the step count of the others
+    np.testing.assert_allclose(late.data, [0.9], rtol=1e-7)
+
+
+def test_the_optimizers_take_any_modules_parameters():
+    from tinygrad_softmax.nn import MLP
+
+    model = MLP(4, (5,), 3, seed=0)
+    X, y = make_seed_data(num_samples=8, seed=0)
+    for opt in (SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-3),
+                Adam(model.parameters(), lr=0.01, weight_decay=1e-3)):  # fmt: skip
+        before = model.state_dict()
+        opt.zero_grad()
+        F.cross_entropy(model(X), y).backward()
+        opt.step()
+        assert all(not np.array_equal(before[name], array) for name, array in model.state_dict().items())

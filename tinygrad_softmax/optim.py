@@ -1,7 +1,12 @@
-"""Optimizers: they update parameters in place, outside the graph, so parameters stay leaves."""
+"""Optimizers: they update parameters in place, outside the graph, so parameters stay leaves.
+
+Each takes any iterable of parameters, such as ``model.parameters()`` of any `nn.Module`.
+Momentum and weight decay follow PyTorch's definitions exactly (``torch.optim.SGD``, ``torch.optim.Adam``).
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -17,11 +22,15 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimize")
+        seen: dict[int, int] = {}
         for index, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
                 raise TypeError(
                     f"{type(self).__name__}: parameter {index} must be a leaf Tensor with requires_grad=True"
                 )
+            if id(p) in seen:  # it would be updated twice per step
+                raise ValueError(f"{type(self).__name__}: parameter {index} is parameter {seen[id(p)]} again")
+            seen[id(p)] = index
         if not (isinstance(lr, numbers.Real) and np.isfinite(lr) and lr > 0):
             raise ValueError(f"{type(self).__name__}: learning rate must be a positive number, got {lr!r}")
         self.lr = float(lr)
@@ -33,25 +42,38 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def _decayed(self, p: Tensor, weight_decay: float) -> np.ndarray:
+        """The gradient with L2 weight decay added, ``grad + weight_decay * p`` (torch's, not AdamW's)."""
+        assert p.grad is not None
+        return p.grad + weight_decay * p.data if weight_decay else p.grad
+
+
+def _non_negative(owner: str, name: str, value: float) -> float:
+    if not (isinstance(value, numbers.Real) and np.isfinite(value) and value >= 0):
+        raise ValueError(f"{owner}: {name} must be a number >= 0, got {value!r}")
+    return float(value)
+
 
 class SGD(Optimizer):
-    """``W -= lr * grad`` (with momentum: ``v = momentum * v + grad; W -= lr * v``).
+    """``p -= lr * g`` where ``g = grad + weight_decay * p``; with momentum ``v = momentum * v + g; p -= lr * v``.
 
-    Without momentum the update is the notebook's hand-written one, bit for bit.
+    The first step's velocity is ``g`` itself, as in torch. Without momentum and weight
+    decay the update is the notebook's hand-written one, bit for bit.
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
+        if not (isinstance(momentum, numbers.Real) and 0.0 <= momentum < 1.0):
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = momentum
+        self.momentum = float(momentum)
+        self.weight_decay = _non_negative("SGD", "weight_decay", weight_decay)
         self._velocity: list[np.ndarray | None] = [None] * len(self.params)
 
     def step(self) -> None:
         for index, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            update = p.grad
+            update = self._decayed(p, self.weight_decay)
             if self.momentum:
                 velocity = self._velocity[index]
                 velocity = update.copy() if velocity is None else self.momentum * velocity + update
@@ -62,7 +84,12 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015) with bias-corrected first and second moment estimates."""
+    """Adam (Kingma & Ba, 2015) with bias-corrected moments, computed as ``torch.optim.Adam`` does.
+
+    ``g = grad + weight_decay * p`` (L2 decay added to the gradient, as torch's Adam; not AdamW),
+    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
+    ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``, with ``t`` counted per parameter.
+    """
 
     def __init__(
         self,
@@ -70,25 +97,28 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas!r}")
-        self.betas = betas
-        self.eps = eps
-        self._steps = 0
+        if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = _non_negative("Adam", "eps", eps)
+        self.weight_decay = _non_negative("Adam", "weight_decay", weight_decay)
+        self._steps = [0] * len(self.params)  # per parameter: one without a gradient does not count a step
         self._moments = [(np.zeros_like(p.data), np.zeros_like(p.data)) for p in self.params]
 
     def step(self) -> None:
-        self._steps += 1
         beta1, beta2 = self.betas
-        correction1 = 1 - beta1**self._steps
-        correction2 = 1 - beta2**self._steps
-        for p, (mean, square) in zip(self.params, self._moments):
+        for index, (p, (mean, square)) in enumerate(zip(self.params, self._moments)):
             if p.grad is None:
                 continue
-            mean *= beta1
-            mean += (1 - beta1) * p.grad
+            grad = self._decayed(p, self.weight_decay)
+            self._steps[index] += 1
+            steps = self._steps[index]
+            mean += (1 - beta1) * (grad - mean)  # torch's lerp, which rounds as this does
             square *= beta2
-            square += (1 - beta2) * p.grad**2
-            p.data = p.data - self.lr * (mean / correction1) / (np.sqrt(square / correction2) + self.eps)
+            square += (1 - beta2) * grad * grad
+            step_size = self.lr / (1 - beta1**steps)
+            denominator = np.sqrt(square) / math.sqrt(1 - beta2**steps) + self.eps
+            p.data = p.data - step_size * (mean / denominator)
