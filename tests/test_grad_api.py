@@ -158,3 +158,25 @@ def test_graph_nodes_of_a_long_chain_without_recursion():
     order = graph_nodes(h)
     assert order[0] is x and order[-1] is h
     assert len(order) == 40_001  # every mul's constant 1.0 too
+
+
+def test_backward_pass_observe_sees_every_contribution_in_the_pass_order():
+    from tinygrad_softmax.autograd import backward_pass, seeds
+
+    x = leaf([1.0, 2.0], "x")
+    a = x * 3.0
+    b = x * x
+    out = (a + b).sum()
+    seen = []
+    nodes, totals = backward_pass([out], seeds([out], None, "test"), observe=lambda *edge: seen.append(edge))
+    position = {id(n): i for i, n in enumerate(nodes)}
+    summed = {}
+    for node, index, parent, gradient in seen:
+        assert node._ctx._parents[index] is parent
+        assert position[id(node)] < position[id(parent)]  # an op is visited before its inputs
+        summed[id(parent)] = summed.get(id(parent), 0) + gradient
+    for node, total in zip(nodes, totals):
+        if node is not out:
+            np.testing.assert_array_equal(summed[id(node)], total)  # the contributions add up to the total
+    np.testing.assert_array_equal(totals[position[id(x)]], 3.0 + 2 * x.data)
+    assert len(seen) == 6  # sum -> add; add -> a, b; a -> x; b -> x twice (x * x)

@@ -97,13 +97,18 @@ class _Freed:
 # ---------------------------------------------------------------------- the pass
 
 
-def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_graph: bool = True) -> tuple[list, list]:
-    """The gradient of ``sum(root * seed)`` at each node it reaches: ``(nodes, gradients)``, outputs first.
+def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_graph: bool = True,
+                  observe: Any = None) -> tuple[list, list]:
+    """The gradient of ``sum(root * seed)`` at each node it reaches: ``(nodes, gradients)``, in visit order.
 
     An op's output is numbered after its inputs, so taking the waiting node with the largest
     number (a heap) visits each after every op that uses it; when only one node waits (a
     chain) it is next without the heap. Gradients in flight stay local: nothing outside
     changes, whatever is raised.
+
+    `observe`, when given, is called as ``observe(node, index, input, gradient)`` for each
+    gradient an op's backward sends to an input (fitted to its shape), in the pass's order:
+    the hook tools such as `viz.stepper` use to show the chain rule as it runs.
     """
     pending: dict[int, np.ndarray] = {}
     queue: list[tuple[int, int, Any]] = []  # (-number, id, node): ids break ties, nodes are never compared
@@ -144,7 +149,7 @@ def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_grap
                 anomaly.check_backward(fn.name, input_grads, parents, getattr(ctx, "_anomaly_site", "unknown"))
             if not retain_graph and ctx.saved_tensors:
                 ctx.saved_tensors = _Freed(fn.name)
-        incoming, node = grad, None  # node: the next one, when it is the only one waiting
+        incoming, current, node = grad, node, None  # node: the next one, when it is the only one waiting
         for index in _WANTED[ctx.needs_input_grad]:
             parent_grad = input_grads[index]
             if parent_grad is None:
@@ -156,6 +161,8 @@ def backward_pass(roots: Sequence[Any], seeds: Sequence[np.ndarray], retain_grap
             if not trusted or type(parent_grad) is not ndarray or parent_grad.shape != data.shape \
                     or parent_grad.dtype != data.dtype:
                 parent_grad = _fit(parent_grad, data, fn, index, trusted)
+            if observe is not None:
+                observe(current, index, parent, parent_grad)
             if node is None and not queue:
                 node, grad = parent, parent_grad
             elif node is parent:
