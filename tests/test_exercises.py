@@ -28,7 +28,7 @@ from tinygrad_softmax.exercises.report import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = Path(__file__).resolve().parent / "exercise_solutions"
-SKELETONS = ROOT / "docs" / "exercises"
+SKELETONS = ROOT / "tinygrad_softmax" / "course" / "exercises"  # moved from docs/exercises (issue 13, item 10)
 EXERCISE_FILES = {
     1: "ex1_sigmoid.py",
     2: "ex2_tanh.py",
@@ -288,10 +288,12 @@ def test_run_cli_returns_the_exit_code(capsys):
     assert "(seed 3)" in out and "  PASS  gradcheck    x (4, 3): max |analytic - numeric|" in out
 
 
-def test_exercise_option_requires_that_exercise_op():
+def test_exercise_option_grades_the_file_op_as_that_exercise_whatever_its_name():
+    # issue 13, item 1: the exercise's checks run on the file's one op, not only on a class named like it
     report = check(SOLUTIONS / "ex1_sigmoid.py", exercise=5)
-    assert report.exit_code == 1
-    assert "no Function subclass named Softmax" in report.failures[0].message
+    assert report.exit_code == 1 and report.exercises == {"Sigmoid": 5}
+    assert "differs from exercise 5 (fused Softmax)" in failure_text(report, REFERENCE)
+    assert [r.status for r in report.results_for(check=MEMORY)] == ["PASS"]
 
 
 def test_exercise_8_is_recognised_without_the_option():
@@ -320,9 +322,13 @@ def test_check_function_checks_a_class_in_memory():
 def test_verbose_lists_every_case_and_the_default_folds_them():
     report = check(SOLUTIONS / "ex1_sigmoid.py")
     folded = [line for line in report.format().splitlines() if "gradcheck" in line]
-    expected = "  PASS  gradcheck    agrees with float64 central differences on x: (3,), (5,), (4, 1), (4, 3), ()"
+    # issue 13, item 2b: 3-d inputs too, and an exercise's op is compared with the exercise's gradient
+    expected = (
+        "  PASS  gradcheck    agrees with float64 central differences and with exercise 1's gradient "
+        "on x: (3,), (5,), (4, 1), (4, 3), (2, 3, 4), ()"
+    )
     assert folded == [expected]
-    assert sum("gradcheck" in line for line in report.format(verbose=True).splitlines()) == 5
+    assert sum("gradcheck" in line for line in report.format(verbose=True).splitlines()) == 6
 
 
 # -------------------------------------------------------------------------- skeletons

@@ -13,7 +13,7 @@ from .autograd import BackwardError, grad
 from .function import Context, Function
 from .functional import concatenate, maximum, minimum, stack, where
 from .grad_mode import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
-from .gradcheck import GradcheckError, gradcheck, jacobian
+from .gradcheck import GradcheckError, gradcheck, jacobian, numeric_gradient
 from .tensor import Tensor, register_op, unregister_op
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "maximum",
     "minimum",
     "no_grad",
+    "numeric_gradient",
     "register_op",
     "scope",
     "stack",

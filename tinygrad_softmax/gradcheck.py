@@ -66,7 +66,7 @@ def gradcheck(
             return float(np.sum(_call(fn, inputs, "gradcheck").data * upstream))
 
     for i, grad in zip(checked, analytic):
-        numeric = _central_differences(contracted, inputs[i].data, eps)
+        numeric = numeric_gradient(contracted, inputs[i].data, eps)
         excess = np.abs(grad - numeric) - (atol + rtol * np.abs(numeric))
         if excess.size and (np.nanmax(excess) > 0 or np.isnan(excess).any()):
             worst = np.unravel_index(np.argmax(np.where(np.isnan(excess), np.inf, excess)), excess.shape)
@@ -115,7 +115,13 @@ def _gradients(out: Tensor, upstream: np.ndarray, wrt: list[Tensor]) -> list[np.
     return [np.zeros_like(t.data) if g is None else g for t, g in zip(wrt, grads)]
 
 
-def _central_differences(f: Callable[[], float], x: np.ndarray, eps: float) -> np.ndarray:
+def numeric_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences ``(f(x + eps) - f(x - eps)) / (2 eps)``, element by element, of shape ``x.shape``.
+
+    `f` takes no arguments and reads `x`, which is changed in place one element at a time
+    and always restored (even if `f` raises). The one numeric checker `gradcheck` and the
+    exercise checker use it.
+    """
     numeric = np.zeros(x.shape, dtype=np.float64)
     for index in np.ndindex(*x.shape):
         original = x[index]

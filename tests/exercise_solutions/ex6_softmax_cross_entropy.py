@@ -9,7 +9,7 @@ class SoftmaxCrossEntropy(Function):
     """L = -sum(y * log softmax(z)) / n over the n rows; z receives g * (a - y) / n, y nothing."""
 
     label = "g * (a - y) / n"
-    domain = ((-2.0, 2.0), "onehot")  # logits, then a constant one-hot target of the same shape
+    domain = ((-4.0, 4.0), "onehot")  # logits, then a constant one-hot target of the same shape
 
     @staticmethod
     def forward(ctx, logits, y):

@@ -11,7 +11,7 @@ from tinygrad_softmax import Function
 
 
 class SoftmaxCrossEntropy(Function):
-    domain = ((-2.0, 2.0), "onehot")
+    domain = ((-4.0, 4.0), "onehot")
 
     @staticmethod
     def forward(ctx, logits, y):
