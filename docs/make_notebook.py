@@ -26,7 +26,7 @@ CELLS: list[tuple[str, str, str]] = [
 
 This notebook redoes the course notebook's lesson with `tinygrad_softmax`: a
 softmax classifier for 3 classes, one sample at a time, and the gradient of its
-loss with respect to the weights, `dL/dW = dz/dW · da/dz · dL/da`. Here
+loss with respect to the weights, `dL/dW = dL/da · da/dz · dz/dW`. Here
 `backward()` computes the gradient, and each factor of the chain rule is
 computed on its own, printed, and multiplied back together to check it.
 
@@ -120,18 +120,26 @@ path from `L` back to `W` is highlighted.
 L.graph(collapse=True, highlight=[W], show_values=True)
 """),
     ("graph-expanded-md", "md", r"""
-Without `collapse`, every primitive the engine recorded: `getitem` splits `W`
-into weights and bias, then `matmul` and `add` give `z`; softmax is `sub`, `exp`,
-`sum`, `div`; the loss is `clip`, `log`, `mul`, `sum`, `neg`.
+Without `collapse`, every primitive the engine recorded, each composite's in a
+dashed frame: `getitem` splits `W` into weights and bias, then `matmul` and
+`add` give `z`; softmax is `sub` (of `max(z)`, a constant), `exp`, `sum`,
+`div`; the loss is `clip`, `log`, `mul` (by `y`), `sum`, `neg`.
 """),
     ("graph-expanded", "code", r"""
-L.graph(highlight=[W], rankdir="TB")
+L.graph(highlight=[W], show_values=True)
 """),
     ("backward-md", "md", r"""
 ## Step 6: the gradient by the chain rule
 
-$$\frac{\partial L}{\partial \mathbf{W}} = \frac{\partial \mathbf{z}}{\partial \mathbf{W}}
-\cdot \frac{\partial \mathbf{a}}{\partial \mathbf{z}} \cdot \frac{\partial L}{\partial \mathbf{a}}$$
+$$\frac{\partial L}{\partial \mathbf{W}} = \frac{\partial L}{\partial \mathbf{a}}
+\cdot \frac{\partial \mathbf{a}}{\partial \mathbf{z}} \cdot \frac{\partial \mathbf{z}}{\partial \mathbf{W}}$$
+
+Each factor $\partial A / \partial B$ is a Jacobian with one row per element of
+$A$ and one column per element of $B$ (arrays flattened row by row), so the
+factors multiply in this order: $1 \times 3$, $3 \times 3$ and $3 \times 15$
+give the $1 \times 15$ row that is $\partial L / \partial \mathbf{W}$ once
+reshaped to $3 \times 5$. (The course notebook wrote the product in the
+other order, which multiplies only with every factor transposed.)
 
 One `backward()` computes all of it. For this model the product simplifies to
 $(\mathbf{a} - \mathbf{y})\,\mathbf{x}^\top$ (with the 1 appended to $\mathbf{x}$):
@@ -165,28 +173,30 @@ stored in `z.grad`.
 J = jacobian(F.softmax, z.data)
 print("da/dz =", J, sep="\n")
 print("equals diag(a) - a a^T:", np.allclose(J, np.diag(a.data) - np.outer(a.data, a.data)))
-dl_dz = J.T @ a.grad
+dl_dz = a.grad @ J
 print("dL/dz =", dl_dz, " z.grad =", z.grad, " a - y =", a.data - y)
 """),
     ("first-term-md", "md", r"""
 ## Step 9: the first factor, $\partial \mathbf{z} / \partial \mathbf{W}$
 
-`z` has 3 entries and `W` has 3 × 5, so this factor has shape `(3, 3, 5)`:
-$\partial z_i / \partial W_{jk} = x_k$ when $i = j$, else 0. Contracting it with
-$\partial L / \partial \mathbf{z}$ gives the outer product, which is `W.grad`.
+`z` has 3 entries and `W` has 3 × 5, so `jacobian` gives this factor the shape
+`(3, 3, 5)`: $\partial z_i / \partial W_{jk} = x_k$ when $i = j$, else 0.
+Flattened to $3 \times 15$, it multiplies $\partial L / \partial \mathbf{z}$
+from the right, and the product is the outer product
+$(\mathbf{a} - \mathbf{y})\,\mathbf{x}^\top$, which is `W.grad`.
 """),
     ("first-term", "code", r"""
 dz_dw = jacobian(lambda w: w @ x1, W.data)
 print(f"dz/dW has shape {dz_dw.shape}; its first slice, dz_0/dW:", dz_dw[0], sep="\n")
-dl_dw = np.einsum("i,ijk->jk", dl_dz, dz_dw)
+dl_dw = (dl_dz @ dz_dw.reshape(3, 15)).reshape(3, 5)
 print("product of the three factors equals W.grad:", np.allclose(dl_dw, W.grad))
 """),
     ("backward-graph-md", "md", r"""
 ## The backward graph and the chain rule in words
 
-The backward view reverses the arrows and labels each with the local
-derivative that the op applies to the incoming gradient `g`: the three factors
-above, on the picture.
+The backward view reverses the arrows and labels each with what the step does
+to the incoming gradient `g`, written with the names of its operands: the
+three factors above, on the picture.
 """),
     ("backward-graph", "code", r"""
 L.graph(backward=True, collapse=True)

@@ -83,7 +83,8 @@ def test_notebook_runs_and_displays_graphs(kernel_name, tmp_path):
     assert "product of the three factors equals W.grad: True" in text
     assert "test accuracy 0.967" in text
     explanation = outputs_of(nb, "explain")[0].data
-    assert "text/markdown" in explanation and "dL/dW = dz/dW x da/dz x dL/da" in explanation["text/markdown"]
+    assert "text/markdown" in explanation
+    assert "dL/dW (1x15) = dL/da (1x3) @ da/dz (3x3) @ dz/dW (3x15)" in explanation["text/markdown"]
     if shutil.which("dot") is None:
         pytest.skip("Graphviz's dot program is not installed: graphs display as DOT text, so no SVG to check")
     for cell_id in GRAPH_CELLS:
