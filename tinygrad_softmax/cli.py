@@ -118,8 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     train.set_defaults(run=run_train)
 
     graph = commands.add_parser("graph", help="draw the notebook classifier's graph for one sample")
-    graph.add_argument("--out", default="graph.svg",
+    graph.add_argument("--out", default=None,  # None: graph.svg, unless only --steps was asked for
                        help="the file: .svg, .png, .pdf, or .dot/.gv (needs no Graphviz) (default: graph.svg)")
+    graph.add_argument("--steps", metavar="PAGE.html",
+                       help="write the backward pass step by step as one HTML page (opens from disk; with "
+                            "--collapse over composites); the picture only if --out is given too")
     graph.add_argument("--backward", action="store_true", help="draw the gradient flow with local derivatives")
     graph.add_argument("--collapse", action="store_true", help="draw softmax, cross-entropy... as single boxes")
     graph.add_argument("--values", action="store_true", help="show tensor values")
@@ -321,6 +324,10 @@ def run_demo(args: argparse.Namespace) -> int:
             written = viz.render(loss, path.with_suffix(".dot"), **options)
         print("wrote", written)
     print("wrote", explanation_path)
+    # The notebook's four steps L -> a -> z -> W, as a page to click through (numbers from its own pass).
+    page = viz.stepper(loss, model.W, collapse=True, path=out_dir / "backprop.html")
+    print("wrote", page.path, "(the backward pass step by step: open it in a browser)"
+          + ("" if page.has_picture else "; without Graphviz its steps are text only"))
     return 0
 
 
@@ -352,19 +359,33 @@ def _render_or_dot(output: Tensor, path: Path, options: dict) -> tuple[Path, str
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    _check_output("--out", args.out)
-    try:
-        viz.picture_format(args.out)  # `--out graph`: say which suffixes work before any work is done
-    except ValueError as exc:
-        raise UserError(f"--out {args.out}: {exc}") from None
+    out = args.out if args.out is not None or args.steps else "graph.svg"
+    if args.steps is not None:  # both outputs checked before any work
+        _check_output("--steps", args.steps)
+        if Path(args.steps).suffix.lower() not in (".html", ".htm"):
+            raise UserError(f"--steps {args.steps}: the page is HTML; give a name ending in .html")
+    if out is not None:
+        _check_output("--out", out)
+        try:
+            viz.picture_format(out)  # `--out graph`: say which suffixes work before any work is done
+        except ValueError as exc:
+            raise UserError(f"--out {out}: {exc}") from None
     X, labels = make_seed_data(seed=args.seed)
     model, *_, loss = notebook_sample_graph(X[0], labels[0], 3, args.seed)
+    if args.steps is not None:  # before backward(): the page takes its numbers from its own pass
+        page = viz.stepper(loss, model.W, collapse=args.collapse, path=args.steps)
+        print(f"wrote {page.path} ({len(page.nodes)} steps)")
+        if not page.has_picture:
+            print(f"note: the page shows the steps as text only: to add the picture, {viz.INSTALL_HINT}",
+                  file=sys.stderr)
+        if out is None:
+            return 0
     loss.backward()
     options = {"backward": args.backward, "collapse": args.collapse, "show_values": args.values,
                "rankdir": args.rankdir}  # fmt: skip
     options["highlight"] = None if args.backward else [model.W]
     try:
-        path = viz.render(loss, args.out, **options)
+        path = viz.render(loss, out, **options)
     except viz.GraphvizError as failed:  # dot missing (the DOT text was written instead), failed or timed out
         raise UserError(str(failed)) from None
     print(f"wrote {path}")

@@ -182,11 +182,15 @@ class Tensor:
         """The data array itself (not a copy)."""
         return self.data
 
-    def graph(self, **options: Any) -> Any:
-        """The graph that computed this tensor, drawn: `viz.to_dot` with the same options (shown inline in Jupyter)."""
+    def graph(self, *, steps: bool = False, **options: Any) -> Any:
+        """The graph that computed this tensor, drawn: `viz.to_dot` with the same options (shown inline in Jupyter).
+
+        With ``steps=True``, `viz.stepper` instead (options ``wrt``, ``collapse``, ``path``): the
+        backward pass step by step, shown inline in Jupyter as a self-contained page.
+        """
         from . import viz  # only when asked: the engine does not need graphviz
 
-        return viz.to_dot(self, **options)
+        return viz.stepper(self, **options) if steps else viz.to_dot(self, **options)
 
     def __float__(self) -> float:
         return float(self.item())

@@ -9,6 +9,8 @@ the public `grad()`. Nothing in the engine imports this package.
   path to a parameter highlighted.
 - `render` writes ``.svg``/``.png``/``.pdf`` with the ``dot`` program, or ``.dot`` text.
 - `explain` walks the chain rule from the output to a parameter, in words and numbers.
+- `stepper` shows the backward pass step by step in one self-contained HTML page (a
+  `Stepper`, shown inline in Jupyter), with the numbers of the engine's own pass.
 - `Names`, `derivative_labels`, `edge_label`, `step_labels` and `graph_steps` are the
   pieces the pictures are made of, for tools that show a graph their own way.
 """
@@ -28,6 +30,7 @@ from ._labels import (
     step_labels,
 )
 from ._render import IMAGE_FORMATS, GraphvizError, GraphvizNotFoundError, picture_format, render
+from ._stepper import Stepper, stepper
 from ._text import op_title
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "GraphvizNotFoundError",
     "Names",
     "Step",
+    "Stepper",
     "chain_rule_text",
     "derivative_labels",
     "edge_label",
@@ -55,5 +59,6 @@ __all__ = [
     "picture_format",
     "render",
     "step_labels",
+    "stepper",
     "to_dot",
 ]

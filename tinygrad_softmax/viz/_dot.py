@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import graphviz
@@ -47,8 +47,8 @@ def escape(text: str) -> str:
     return graphviz.nohtml(text.replace("\\", "\\\\"))
 
 
-def tensor_label(t: Tensor, names: Names, show_values: bool, show_grads: bool) -> str:
-    """The text of a tensor's box, lines joined with DOT's line break."""
+def tensor_label(t: Tensor, names: Names, show_values: bool, grad: np.ndarray | None) -> str:
+    """The text of a tensor's box, lines joined with DOT's line break; `grad`, when given, ends it."""
     lines = [names.title(t), f"shape {t.shape}"]
     role = names.role(t)
     if role:
@@ -58,8 +58,8 @@ def tensor_label(t: Tensor, names: Names, show_values: bool, show_grads: bool) -
     # A constant's values are data the reader needs to follow the labels (x, y): shown when small.
     if show_values or (is_constant(t) and 1 < t.size <= VALUE_LIMIT):
         lines += _prefixed("value", format_values(t.data))
-    if show_grads and t.grad is not None:
-        lines += _prefixed("grad", format_values(t.grad))
+    if grad is not None:  # last, so a tool can find these lines in the picture (viz.stepper hides them)
+        lines += _prefixed("grad", format_values(grad))
     return "\\n".join(escape(line) for line in lines)  # DOT's own line break, so user text is escaped apart
 
 
@@ -108,6 +108,22 @@ def to_dot(
         dashed frame named after it. Node ids are numbered in traversal order, so the same
         code gives the same DOT text on every run.
     """
+    return build_graph(output, (lambda t: t.grad) if show_grads else None, show_values=show_values,
+                       highlight=highlight, backward=backward, collapse=collapse, rankdir=rankdir)
+
+
+def build_graph(
+    output: Tensor,
+    grad_of: Callable[[Tensor], np.ndarray | None] | None,
+    *,
+    show_values: bool = False,
+    highlight: Sequence[Tensor] | Tensor | None = None,
+    backward: bool = False,
+    collapse: bool = False,
+    rankdir: str = "TB",
+) -> Graph:
+    """`to_dot`, with the gradient each box shows given by `grad_of(t)` (None: none) rather than
+    read from ``.grad``: `viz.stepper` shows the totals of its own pass, whatever ``.grad`` holds."""
     nodes = graph_nodes(output)
     names = Names(output, nodes)
     targets = [highlight] if isinstance(highlight, Tensor) else list(highlight or [])
@@ -132,7 +148,7 @@ def to_dot(
                  "height": "0.3"}
         if id(t) in target_ids:  # only what was asked for: on the classifier every node lies on the path
             attrs.update(color=COLOURS["highlight"], penwidth="2.5")
-        attrs["label"] = tensor_label(t, names, show_values, show_grads)
+        attrs["label"] = tensor_label(t, names, show_values, None if grad_of is None else grad_of(t))
         attrs_by_key[ids[id(t)]] = attrs
     for step in steps:
         attrs_by_key[step.key] = {

@@ -69,8 +69,8 @@ def render(output: Tensor, path: str | os.PathLike[str], **to_dot_kwargs: Any) -
     if suffix in TEXT_FORMATS:
         return _write_atomically(path, source.encode())
     image_format = IMAGE_FORMATS[suffix]
-    dot_program = shutil.which("dot")
-    if dot_program is None:
+    picture = run_dot(source, image_format, f"render: Graphviz's dot could not make {path.name}")
+    if picture is None:
         dot_path = path.with_suffix(".dot")
         _write_atomically(dot_path, source.encode())
         raise GraphvizNotFoundError(
@@ -79,9 +79,20 @@ def render(output: Tensor, path: str | os.PathLike[str], **to_dot_kwargs: Any) -
             f"dot -T{image_format} {dot_path} -o {path}",
             dot_path,
         )
-    failure = f"render: Graphviz's dot could not make {path.name} (format {image_format})"
+    return _write_atomically(path, picture)
+
+
+def run_dot(source: str, image_format: str, failure: str) -> bytes | None:
+    """What Graphviz's ``dot`` makes of DOT `source` in `image_format`, or None when there is no ``dot``.
+
+    Raises `GraphvizError`, its message starting with `failure`, when dot fails or times out.
+    """
+    dot_program = shutil.which("dot")
+    if dot_program is None:
+        return None
+    failure = f"{failure} (format {image_format})"
     try:
-        result = subprocess.run(  # a list of arguments: no shell ever parses the path
+        result = subprocess.run(  # a list of arguments: no shell ever parses a path
             [dot_program, f"-T{image_format}"], input=source.encode(), capture_output=True, timeout=_DOT_TIMEOUT
         )
     except subprocess.TimeoutExpired:
@@ -91,7 +102,7 @@ def render(output: Tensor, path: str | os.PathLike[str], **to_dot_kwargs: Any) -
     if result.returncode != 0:
         raise GraphvizError(f"{failure}: {dot_program} exited with {_exit_status(result.returncode)}"
                             + _stderr_text(result.stderr))
-    return _write_atomically(path, result.stdout)
+    return result.stdout
 
 
 def _exit_status(code: int) -> str:
