@@ -382,12 +382,25 @@ def test_cli_demo_falls_back_to_dot_text_when_dot_fails(tmp_path, failing_dot):
     assert "Traceback" not in done.stderr
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
-        "explanation.txt", "graph.dot", "graph_backward.dot", "graph_collapsed.dot"
+        "backprop.html", "explanation.txt", "graph.dot", "graph_backward.dot", "graph_collapsed.dot"
     ]
     notes = [line for line in done.stdout.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "syntax error in line 1" in notes[0]  # said once, not once per picture
     assert f"the graph is in {os.path.join('out', 'graph.dot')} as DOT text" in notes[0]
     assert f"wrote {os.path.join('out', 'graph.dot')}" in done.stdout
+    # the step-by-step page does not ask the failing dot again: its steps as text, said so
+    assert "without Graphviz its steps are text only" in done.stdout
+    page = (out / "backprop.html").read_text()
+    assert 'class="no-picture"' in page and "<svg" not in page and page.count('class="step"') == 4
+
+
+def test_cli_graph_steps_reports_a_failing_dot_in_one_line_and_writes_nothing(tmp_path, failing_dot):
+    done = run_cli("graph", "--steps", "page.html", cwd=tmp_path, path=failing_dot)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygrad-softmax graph: error: stepper:"), done.stderr
+    assert "syntax error in line 1" in lines[0]
+    assert list(tmp_path.iterdir()) == [] and done.stdout == ""
 
 
 def test_explain_counts_exponentially_many_paths_without_walking_them():

@@ -201,7 +201,7 @@ def test_demo_without_dot_says_so_once(tmp_path, monkeypatch):
     assert code == 0, stderr
     assert stdout.count(viz.INSTALL_HINT) == 1 and stdout.count("note:") == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "explanation.txt", "graph.dot", "graph_backward.dot", "graph_collapsed.dot"
+        "backprop.html", "explanation.txt", "graph.dot", "graph_backward.dot", "graph_collapsed.dot"
     ]
     for stem in ("graph", "graph_collapsed", "graph_backward"):
         assert f"wrote {tmp_path / 'out' / stem}.dot" in stdout

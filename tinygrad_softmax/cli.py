@@ -325,7 +325,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print("wrote", written)
     print("wrote", explanation_path)
     # The notebook's four steps L -> a -> z -> W, as a page to click through (numbers from its own pass).
-    page = viz.stepper(loss, model.W, collapse=True, path=out_dir / "backprop.html")
+    page = viz.stepper(loss, model.W, collapse=True, path=out_dir / "backprop.html", draw=dot_works)
     print("wrote", page.path, "(the backward pass step by step: open it in a browser)"
           + ("" if page.has_picture else "; without Graphviz its steps are text only"))
     return 0
@@ -373,7 +373,10 @@ def run_graph(args: argparse.Namespace) -> int:
     X, labels = make_seed_data(seed=args.seed)
     model, *_, loss = notebook_sample_graph(X[0], labels[0], 3, args.seed)
     if args.steps is not None:  # before backward(): the page takes its numbers from its own pass
-        page = viz.stepper(loss, model.W, collapse=args.collapse, path=args.steps)
+        try:
+            page = viz.stepper(loss, model.W, collapse=args.collapse, path=args.steps)
+        except viz.GraphvizError as failed:  # dot is there but fails: nothing written
+            raise UserError(str(failed)) from None
         print(f"wrote {page.path} ({len(page.nodes)} steps)")
         if not page.has_picture:
             print(f"note: the page shows the steps as text only: to add the picture, {viz.INSTALL_HINT}",

@@ -101,6 +101,7 @@ def stepper(
     path: str | os.PathLike[str] | None = None,
     *,
     closed_form: tuple[str, Any] | None = None,
+    draw: bool = True,
 ) -> Stepper:
     """The backward pass of `loss`, step by step, as one HTML page (a `Stepper`).
 
@@ -120,10 +121,14 @@ def stepper(
         path: also write the page there.
         closed_form: ``(text, value)``, a formula for d loss / d wrt and its value, shown
             next to the engine's on the last step.
+        draw: False: do not run Graphviz's ``dot`` (the steps as text only).
 
     Returns:
         A `Stepper`: ``.html`` is the page; in Jupyter it displays inline. Without Graphviz's
         ``dot`` the page says how to install it and still shows every step as text.
+
+    Raises:
+        GraphvizError: ``dot`` is there but fails or times out (``draw=False`` avoids it).
     """
     nodes_all = graph_nodes(loss)
     names = Names(loss, nodes_all)
@@ -138,7 +143,7 @@ def stepper(
     if closed_form is None:
         closed_form = notebook_closed_form(loss, wrt, nodes_all, names)
     title = f"The backward pass of {names[loss]}, step by step" + (" (composites collapsed)" if collapse else "")
-    svg = _picture(loss, total_of, collapse, names)
+    svg = _picture(loss, total_of, collapse, names) if draw else None
     page = _page(title, loss, wrt, moments, names, svg, _chain_rule(loss, wrt, nodes_all, collapse, names),
                  total_of[id(wrt)], closed_form)
     result = Stepper(page, [m.node for m in moments], [m.grad for m in moments], svg is not None, title)
@@ -424,8 +429,9 @@ def _page(title: str, loss: Tensor, wrt: Tensor, moments: list[_Moment], names: 
     }
     script_data = json.dumps(data).replace("</", "<\\/")  # never closes the script element early
     if svg is None:
-        picture = (f'<div class="no-picture"><p>The picture needs Graphviz\'s <code>dot</code> program: '
-                   f"{_e(INSTALL_HINT)}, then make this page again. The steps below work without it.</p></div>")
+        picture = (f'<div class="no-picture"><p>No picture: it needs Graphviz\'s <code>dot</code> program, '
+                   f"missing or failing here ({_e(INSTALL_HINT)}); then make this page again. "
+                   "The steps below work without it.</p></div>")
     else:
         picture = svg
     order = "\n".join(
