@@ -80,3 +80,48 @@ def test_tensors_nested_in_lists_are_refused_as_operands(operand):
     t = leaf([1.0])
     with pytest.raises(TypeError, match="no gradient would reach those Tensors"):
         t * operand(t)
+
+
+# Found by PyTorch's OpInfo samples (tests/test_opinfo_samples.py); these need no torch.
+
+
+def test_clip_by_an_array_bound_that_broadcasts_x_larger_sums_the_gradient_back():
+    x = Tensor(np.linspace(-1, 1, 5).reshape(5, 1), requires_grad=True)
+    out = x.clip(np.zeros(5), None)  # (5, 1) against (5,): a (5, 5) result, as np.clip gives
+    np.testing.assert_array_equal(out.data, np.clip(x.data, np.zeros(5), None))
+    (out * np.arange(25.0).reshape(5, 5)).sum().backward()
+    # row i gets the sum of its five weights where x_i >= 0 (at the bound too), else nothing
+    expected = np.where(x.data >= 0, np.arange(25.0).reshape(5, 5).sum(axis=1, keepdims=True), 0.0)
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_clip_takes_a_constant_tensor_bound_and_refuses_one_that_needs_a_gradient():
+    x = Tensor([[-2.0, 0.5, 3.0]], requires_grad=True)
+    low = Tensor([0.0, 1.0, 0.0])
+    x.clip(low, 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.0, 0.0]])  # below, below, above
+    with pytest.raises(TypeError, match=r"clip: the high bound is a tensor that requires grad.*minimum"):
+        x.clip(None, Tensor([1.0, 1.0, 1.0], requires_grad=True))
+
+
+def test_logsumexp_of_a_0d_tensor_is_the_value_with_gradient_one():
+    for keepdims in (False, True):
+        x = Tensor(np.array(0.5), requires_grad=True)
+        out = x.logsumexp(axis=None, keepdims=keepdims)
+        assert isinstance(out.data, np.ndarray) and out.shape == () and out.item() == 0.5
+        (out * 3.0).backward()
+        assert isinstance(x.grad, np.ndarray) and x.grad.shape == () and x.grad == 3.0
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_with_indices_of_a_0d_tensor_is_the_value_at_index_0(name):
+    x = Tensor(np.array(1.5), requires_grad=True)
+    for axis in (0, -1):
+        value, index = getattr(x, name)(axis=axis, return_indices=True)
+        assert value.item() == 1.5 and index.shape == () and index.item() == 0 and index.dtype.kind == "i"
+    (value * 2.0).backward()
+    assert x.grad == 2.0
+    with pytest.raises(ValueError, match=rf"{name}: axis 1 is out of range for a tensor of shape \(\)"):
+        getattr(x, name)(axis=1, return_indices=True)
+    with pytest.raises(ValueError, match=rf"{name}: axis -3 is out of range for a tensor of shape \(2, 3\)"):
+        getattr(Tensor(np.ones((2, 3))), name)(axis=-3, return_indices=True)

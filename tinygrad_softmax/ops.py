@@ -578,7 +578,8 @@ class LogSumExp(Function):
         ctx.axis = _axis_arg(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.shape = x.shape
-        shift = np.maximum.reduce(x, axis=ctx.axis, keepdims=True, initial=-np.inf)
+        # asarray: on a 0-d x numpy reduces to a scalar, which cannot be assigned into below
+        shift = np.asarray(np.maximum.reduce(x, axis=ctx.axis, keepdims=True, initial=-np.inf))
         shift[~np.isfinite(shift)] = 0  # an infinite max would give inf - inf
         with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for an all -inf row
             out = np.log(np.add.reduce(np.exp(x - shift), axis=ctx.axis, keepdims=True)) + shift
@@ -750,12 +751,11 @@ class Clip(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (x,) = ctx.saved_tensors
-        inside = np.ones(x.shape, dtype=bool)
-        if ctx.low is not None:
-            inside &= x >= ctx.low
-        if ctx.high is not None:
-            inside &= x <= ctx.high
-        return grad * inside
+        # Array bounds may broadcast x to a larger shape (as the output is): the mask does too,
+        # and the engine sums the gradient back to x's shape.
+        low = x >= ctx.low if ctx.low is not None else True
+        high = x <= ctx.high if ctx.high is not None else True
+        return grad * (low & high)
 
 
 # ------------------------------------------------------------------- fused loss

@@ -358,8 +358,19 @@ class Tensor:
         return apply_unary(ops.Log, self)
 
     def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
-        """Elementwise clip to [low, high]; the gradient is g inside, at the bounds too, and 0 beyond them."""
-        return apply_unary(ops.Clip, self, low=low, high=high)
+        """Elementwise clip to [low, high]; the gradient is g inside, at the bounds too, and 0 beyond them.
+
+        The bounds are numbers or arrays (broadcast like numpy's, so the result may be larger
+        than the tensor); they get no gradient: a bound that needs one is `maximum`/`minimum`.
+        """
+        bounds = {"low": low, "high": high}
+        for side, bound in bounds.items():
+            if isinstance(bound, Tensor):
+                if bound.requires_grad:
+                    raise TypeError(f"clip: the {side} bound is a tensor that requires grad, and clip gives its bounds "
+                                    f"no gradient; use x.maximum(low) / x.minimum(high) to differentiate a bound")
+                bounds[side] = bound.data
+        return apply_unary(ops.Clip, self, **bounds)
 
     def log1p(self) -> Tensor:
         """Elementwise log(1 + x), precise for tiny x."""
@@ -422,8 +433,13 @@ class Tensor:
         return apply_unary(ops.Min, self, axis=axis, keepdims=keepdims)
 
     def _pick(self, arg: Callable, axis: Any, keepdims: bool) -> tuple[Tensor, Tensor]:
+        name = arg.__name__[3:]
         if type(axis) is not int:
-            raise TypeError(f"{arg.__name__[3:]}: return_indices needs one int axis, got {axis!r}")
+            raise TypeError(f"{name}: return_indices needs one int axis, got {axis!r}")
+        if not -max(self.ndim, 1) <= axis < max(self.ndim, 1):
+            raise ValueError(f"{name}: axis {axis} is out of range for a tensor of shape {self.shape}")
+        if self.ndim == 0:  # torch.max(dim=0) of a 0-d tensor: the value itself, at index 0
+            return self.reshape(()), Tensor._leaf(np.zeros((), dtype=np.intp))
         indices = np.expand_dims(arg(self.data, axis=axis), axis)
         grid = np.indices(indices.shape, sparse=True)
         axis %= self.ndim
