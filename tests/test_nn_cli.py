@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_softmax import cli, nn
-from tinygrad_softmax.datasets import load_csv
+from tinygrad_softmax import cli, nn, viz
+from tinygrad_softmax.datasets import load_csv, make_seed_data
 
 IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 QUICK = ["--epochs", "15", "--batch-size", "16", "--optimizer", "adam", "--lr", "0.02", "--quiet"]
@@ -208,3 +208,59 @@ def test_a_nan_loss_exits_non_zero_and_writes_nothing(folder, capsys):
 def test_a_converging_run_gives_no_warning(folder, capsys):
     code, out, err = run(capsys, "train", *QUICK)
     assert code == 0 and err == "" and "test accuracy" in out, err
+
+
+
+# ------------------------------------------------------------------ graph --hidden: an MLP, drawn by layer
+
+
+def mlp_graph(hidden=(8, 6), activation="relu"):
+    X, labels = make_seed_data(seed=0)
+    return cli.mlp_sample_graph(X[0], labels[0], 3, 0, hidden, activation)
+
+
+def test_graph_hidden_collapsed_is_one_box_per_layer_named_as_the_notebook_would(folder, capsys):
+    loss, W1 = mlp_graph()
+    steps, _ = viz.graph_steps(viz.graph_nodes(loss), collapse=True)
+    names = viz.Names(loss)
+    assert [(s.title, [names[p] for p in s.inputs], [names[o] for o in s.outputs]) for s in steps] == [
+        ("linear", ["W1", "x", "b1"], ["z1"]), ("relu", ["z1"], ["h1"]),
+        ("linear", ["W2", "h1", "b2"], ["z2"]), ("relu", ["z2"], ["h2"]),
+        ("linear", ["W3", "h2", "b3"], ["z"]), ("softmax", ["z"], ["a"]),
+        ("categorical_crossentropy", ["a", "y"], ["L"]),
+    ]
+    assert names[W1] == "W1"
+    code, out, err = run(capsys, "graph", "--hidden", "8,6", "--collapse", "--out", "mlp.dot")
+    assert (code, out, err) == (0, "wrote mlp.dot\n", "")
+    loss.backward()  # the command draws after backward(), W1 and its path highlighted
+    assert Path("mlp.dot").read_text() == viz.to_dot(loss, collapse=True, highlight=[W1]).source
+
+
+def test_graph_hidden_takes_the_activation(folder, capsys):
+    for activation in ("tanh", "sigmoid"):
+        loss, _ = mlp_graph((5,), activation)
+        assert [s.title for s in viz.graph_steps(viz.graph_nodes(loss), collapse=True)[0]] == [
+            "linear", activation, "linear", "softmax", "categorical_crossentropy"]
+        code, _, err = run(capsys, "graph", "--hidden", "5", "--activation", activation, "--collapse",
+                             "--out", f"{activation}.dot")
+        assert code == 0, err
+        assert f"label={activation} " in Path(f"{activation}.dot").read_text()
+
+
+def test_graph_hidden_steps_page_ends_at_w1(folder, capsys):
+    code, out, err = run(capsys, "graph", "--hidden", "8,6", "--collapse", "--steps", "mlp.html")
+    assert code == 0, err
+    assert out == "wrote mlp.html (13 steps)\n"
+    page = Path("mlp.html").read_text()
+    assert re.findall(r"Step (\d+) of 13: ([^<]*)<", page)[:7] == [
+        ("1", "L"), ("2", "a"), ("3", "z"), ("4", "h2"), ("5", "z2"), ("6", "h1"), ("7", "z1")]
+    assert "<h3>The result: dL/dW1</h3>" in page
+
+
+def test_graph_activation_without_hidden_is_refused(folder, capsys):
+    one_line_error(*run(capsys, "graph", "--activation", "tanh"), "--activation tanh is for an MLP", "--hidden")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["graph", "--hidden", "8,,6"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--hidden takes positive integers separated by commas" in err and len(err.strip().splitlines()) == 1

@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
 
-    graph = commands.add_parser("graph", help="draw the notebook classifier's graph for one sample")
+    graph = commands.add_parser("graph", help="draw the notebook classifier's graph for one sample (or an MLP's)")
     graph.add_argument("--out", default=None,  # None: graph.svg, unless only --steps was asked for
                        help="the file: .svg, .png, .pdf, or .dot/.gv (needs no Graphviz) (default: graph.svg)")
     graph.add_argument("--steps", metavar="PAGE.html",
@@ -128,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--values", action="store_true", help="show tensor values")
     graph.add_argument("--rankdir", choices=["TB", "LR", "BT", "RL"], default="TB",
                        help="layout direction: TB top to bottom (the default), LR left to right")
+    graph.add_argument("--hidden", type=_hidden_sizes, default=(), metavar="SIZES",
+                       help="draw an MLP with these hidden layer sizes (e.g. 32,16) instead of the softmax "
+                            "classifier; --collapse draws one box per layer (default: none)")  # fmt: skip
+    graph.add_argument("--activation", choices=["relu", "tanh", "sigmoid"],
+                       help="the MLP's activation after each hidden layer, with --hidden (default: relu)")
     graph.add_argument("--seed", type=_seed, default=0, help="a non-negative integer (default: 0)")
     graph.set_defaults(run=run_graph)
 
@@ -346,6 +351,24 @@ def notebook_sample_graph(
     return model, x, y, z, a, loss
 
 
+def mlp_sample_graph(
+    x: np.ndarray, label: int, num_classes: int, seed: int, hidden: Sequence[int], activation: str
+) -> tuple[Tensor, Tensor]:
+    """The same chain with an MLP in place of ``z = W x``: (L, the first layer's W1, deepest from L)."""
+    model = MLP(len(x), hidden, num_classes, activation=activation, seed=seed)
+    z: Tensor | np.ndarray = x
+    for index, layer in enumerate(model):  # model(x), layer by layer, to name what each gives: z1, h1, z2...
+        z = layer(z)
+        z.name = f"z{index // 2 + 1}" if index % 2 == 0 else f"h{index // 2 + 1}"
+    assert isinstance(z, Tensor)
+    z.name = "z"
+    a = F.softmax(z)
+    a.name = "a"
+    loss = F.categorical_crossentropy(F.one_hot(label, num_classes), a)
+    loss.name = "L"
+    return loss, model[0].weight
+
+
 def _render_or_dot(output: Tensor, path: Path, options: dict) -> tuple[Path, str | None]:
     """The picture when Graphviz's dot works, else its DOT text; returns the path written and,
     when dot could not make the picture, a note saying why."""
@@ -370,11 +393,17 @@ def run_graph(args: argparse.Namespace) -> int:
             viz.picture_format(out)  # `--out graph`: say which suffixes work before any work is done
         except ValueError as exc:
             raise UserError(f"--out {out}: {exc}") from None
+    if args.activation and not args.hidden:
+        raise UserError(f"--activation {args.activation} is for an MLP: give its layer sizes with --hidden too")
     X, labels = make_seed_data(seed=args.seed)
-    model, *_, loss = notebook_sample_graph(X[0], labels[0], 3, args.seed)
+    if args.hidden:
+        loss, highlighted = mlp_sample_graph(X[0], labels[0], 3, args.seed, args.hidden, args.activation or "relu")
+    else:
+        model, *_, loss = notebook_sample_graph(X[0], labels[0], 3, args.seed)
+        highlighted = model.W
     if args.steps is not None:  # before backward(): the page takes its numbers from its own pass
         try:
-            page = viz.stepper(loss, model.W, collapse=args.collapse, path=args.steps)
+            page = viz.stepper(loss, highlighted, collapse=args.collapse, path=args.steps)
         except viz.GraphvizError as failed:  # dot is there but fails: nothing written
             raise UserError(str(failed)) from None
         print(f"wrote {page.path} ({len(page.nodes)} steps)")
@@ -386,7 +415,7 @@ def run_graph(args: argparse.Namespace) -> int:
     loss.backward()
     options = {"backward": args.backward, "collapse": args.collapse, "show_values": args.values,
                "rankdir": args.rankdir}  # fmt: skip
-    options["highlight"] = None if args.backward else [model.W]
+    options["highlight"] = None if args.backward else [highlighted]
     try:
         path = viz.render(loss, out, **options)
     except viz.GraphvizError as failed:  # dot missing (the DOT text was written instead), failed or timed out
