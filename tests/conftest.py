@@ -15,6 +15,7 @@ ENGINE_TEST_FILES = {
     "test_functional.py", "test_functional_trust.py", "test_grad_api.py", "test_grad_mode.py",
     "test_gradcheck.py", "test_inplace.py", "test_numpy_dispatch.py", "test_ops.py", "test_ops_edges.py",
     "test_ops_more.py", "test_overhead.py", "test_properties.py", "test_tensor.py",
+    "test_engine_mutants.py",
 }
 
 
