@@ -125,3 +125,40 @@ def test_max_min_with_indices_of_a_0d_tensor_is_the_value_at_index_0(name):
         getattr(x, name)(axis=1, return_indices=True)
     with pytest.raises(ValueError, match=rf"{name}: axis -3 is out of range for a tensor of shape \(2, 3\)"):
         getattr(Tensor(np.ones((2, 3))), name)(axis=-3, return_indices=True)
+
+
+# Found by a second mutation sample (tools/mutate.py --sample 20 --seed 2): untested without torch.
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_the_functional_maximum_and_minimum_send_the_gradient_to_the_chosen_side(name):
+    a = Tensor([[1.0, 5.0, 3.0]], requires_grad=True)
+    b = Tensor([[4.0], [2.0]], requires_grad=True)  # broadcast to (2, 3) against a
+    out = getattr(F, name)(a, b)
+    np.testing.assert_array_equal(out.data, getattr(np, name)(a.data, b.data))
+    weights = np.arange(1.0, 7.0).reshape(2, 3)
+    (out * weights).sum().backward()
+    a_wins = (a.data > b.data) if name == "maximum" else (a.data < b.data)  # no ties here
+    np.testing.assert_array_equal(a.grad, (weights * a_wins).sum(axis=0, keepdims=True))
+    np.testing.assert_array_equal(b.grad, (weights * ~a_wins).sum(axis=1, keepdims=True))
+
+
+def test_where_sends_the_gradient_to_the_branch_it_took():
+    a, b = Tensor([1.0, 2.0, 3.0], requires_grad=True), Tensor([10.0, 20.0, 30.0], requires_grad=True)
+    out = F.where(np.array([True, False, True]), a, b)
+    np.testing.assert_array_equal(out.data, [1.0, 20.0, 3.0])
+    (out * np.array([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 2.0, 0.0])
+
+
+def test_an_index_tensor_inside_a_tuple_is_kept_as_its_array():
+    """op_args is public (pictures read it): the index an op keeps holds arrays, never the Tensor."""
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    rows = Tensor(np.array([0, 0, 1]))
+    picked = x[rows, [1, 1, 2]]
+    np.testing.assert_array_equal(picked.data, [1.0, 1.0, 5.0])
+    kept = picked.op_args["index"]
+    assert all(isinstance(part, np.ndarray) for part in kept), kept
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
