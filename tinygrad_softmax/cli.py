@@ -338,17 +338,11 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def notebook_sample_graph(
     x: np.ndarray, label: int, num_classes: int, seed: int
-) -> tuple[SoftmaxClassifier, np.ndarray, np.ndarray, Tensor, Tensor, Tensor]:
+) -> tuple[SoftmaxClassifier, np.ndarray, Tensor, Tensor, Tensor, Tensor]:
     """The notebook's chain for one sample, with the names it uses: z = W x, a = softmax(z), L = cce(y, a)."""
     model = SoftmaxClassifier(num_features=len(x), num_classes=num_classes, seed=seed, init_scale=0.1)
-    y = F.one_hot(label, num_classes)
     z = model(x)
-    z.name = "z"
-    a = F.softmax(z)
-    a.name = "a"
-    loss = F.categorical_crossentropy(y, a)
-    loss.name = "L"
-    return model, x, y, z, a, loss
+    return (model, x, *_sample_loss(z, label, num_classes))
 
 
 def mlp_sample_graph(
@@ -356,17 +350,21 @@ def mlp_sample_graph(
 ) -> tuple[Tensor, Tensor]:
     """The same chain with an MLP in place of ``z = W x``: (L, the first layer's W1, deepest from L)."""
     model = MLP(len(x), hidden, num_classes, activation=activation, seed=seed)
-    z: Tensor | np.ndarray = x
+    h = Tensor(x, name="x")
     for index, layer in enumerate(model):  # model(x), layer by layer, to name what each gives: z1, h1, z2...
-        z = layer(z)
-        z.name = f"z{index // 2 + 1}" if index % 2 == 0 else f"h{index // 2 + 1}"
-    assert isinstance(z, Tensor)
-    z.name = "z"
-    a = F.softmax(z)
-    a.name = "a"
-    loss = F.categorical_crossentropy(F.one_hot(label, num_classes), a)
-    loss.name = "L"
+        h = layer(h)
+        h.name = f"{'zh'[index % 2]}{index // 2 + 1}"
+    *_, loss = _sample_loss(h, label, num_classes)
     return loss, model[0].weight
+
+
+def _sample_loss(z: Tensor, label: int, num_classes: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(y, z, a, L) for logits `z`, named as the notebook names them: a = softmax(z), L = cce(y, a)."""
+    y = F.one_hot(label, num_classes)
+    a = F.softmax(z)
+    loss = F.categorical_crossentropy(y, a)
+    z.name, a.name, loss.name = "z", "a", "L"
+    return y, z, a, loss
 
 
 def _render_or_dot(output: Tensor, path: Path, options: dict) -> tuple[Path, str | None]:
