@@ -162,3 +162,15 @@ def test_an_index_tensor_inside_a_tuple_is_kept_as_its_array():
     assert all(isinstance(part, np.ndarray) for part in kept), kept
     picked.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("name", ["std", "var"])
+def test_std_and_var_of_no_rows_are_empty_as_numpys(name):
+    """(0, 3) reduced over its length-3 axis: no results, each of 3 values (std once counted 0 values and refused)."""
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    out = getattr(x, name)(axis=1, ddof=1)
+    assert out.shape == getattr(np.zeros((0, 3)), name)(axis=1, ddof=1).shape == (0,)
+    out.sum().backward()
+    assert x.grad.shape == (0, 3)
+    with pytest.raises(ValueError, match=rf"{name}: ddof=1 leaves no degrees of freedom for 1 value"):
+        getattr(Tensor(np.zeros((2, 1))), name)(axis=1, ddof=1)

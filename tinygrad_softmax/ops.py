@@ -545,7 +545,7 @@ class Std(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
         ctx.axis, ctx.keepdims, ctx.shape = _axis_arg(axis, x.ndim), keepdims, x.shape
-        count = x.size // max(np.size(np.add.reduce(x, axis=ctx.axis, keepdims=True)), 1)
+        count = x.size if ctx.axis is None else int(np.prod([x.shape[i] for i in ctx.axis]))
         if count - ddof <= 0:
             raise ValueError(f"std: ddof={ddof} leaves no degrees of freedom for {count} value(s) per result")
         mean = np.add.reduce(x, axis=ctx.axis, keepdims=True) / count

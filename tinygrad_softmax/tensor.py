@@ -363,14 +363,9 @@ class Tensor:
         The bounds are numbers or arrays (broadcast like numpy's, so the result may be larger
         than the tensor); they get no gradient: a bound that needs one is `maximum`/`minimum`.
         """
-        bounds = {"low": low, "high": high}
-        for side, bound in bounds.items():
-            if isinstance(bound, Tensor):
-                if bound.requires_grad:
-                    raise TypeError(f"clip: the {side} bound is a tensor that requires grad, and clip gives its bounds "
-                                    f"no gradient; use x.maximum(low) / x.minimum(high) to differentiate a bound")
-                bounds[side] = bound.data
-        return apply_unary(ops.Clip, self, **bounds)
+        if isinstance(low, Tensor) or isinstance(high, Tensor):  # rare: the loss's clip(eps, 1) skips this
+            low, high = _constant_bound("low", low), _constant_bound("high", high)
+        return apply_unary(ops.Clip, self, low=low, high=high)
 
     def log1p(self) -> Tensor:
         """Elementwise log(1 + x), precise for tiny x."""
@@ -558,6 +553,16 @@ use_tensor_type(Tensor)
 
 _added: dict[str, Any] = {}  # what register_op replaced: name -> the attribute before, or _ABSENT
 _ABSENT = object()
+
+
+def _constant_bound(side: str, bound: Any) -> Any:
+    """A clip bound as data: a Tensor's array, refused when it requires grad (clip gives bounds none)."""
+    if not isinstance(bound, Tensor):
+        return bound
+    if bound.requires_grad:
+        raise TypeError(f"clip: the {side} bound is a tensor that requires grad, and clip gives its bounds "
+                        f"no gradient; use x.maximum(low) / x.minimum(high) to differentiate a bound")
+    return bound.data
 
 
 def register_op(name: str, function: type[Function] | Callable[..., Any], *, override: bool = False) -> None:
